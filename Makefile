@@ -1,0 +1,63 @@
+# Sequence Models from Scratch — the two commands of the quick start are `make lab` and `make test`.
+# Both create .venv (if missing) and install the pinned environment into it first.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.seqlab-installed
+LAB_ARGS ?=
+JOBS ?= 2
+export SEQLAB_PROGRESS ?= 0
+# nbgrader calls the `alembic` executable: the venv's bin must be on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: help install lab test test-fast lint format execute release bench clean
+
+help:
+	@echo "make lab        start JupyterLab on notebooks/ (sets up .venv first)"
+	@echo "make test       the whole test suite (sets up .venv first)"
+	@echo "make test-fast  the suite without notebook execution or autograding"
+	@echo "make execute    execute solutions/ in fresh kernels and store outputs"
+	@echo "make release    regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make lint       ruff on the package, tests and notebooks"
+	@echo "make bench      time solution execution and grading per lesson"
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version' \
+		|| { echo "Set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests
+	$(BIN)/ruff format --check helpers tests
+	$(BIN)/nbqa ruff solutions
+
+format: $(STAMP)
+	$(BIN)/ruff format helpers tests
+	$(BIN)/ruff check --fix helpers tests
+
+execute: $(STAMP)
+	$(BIN)/seqlab execute
+
+release: $(STAMP)
+	$(BIN)/seqlab release
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench.py
+
+clean:
+	rm -rf _grading _build .pytest_cache

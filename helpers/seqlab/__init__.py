@@ -1,0 +1,19 @@
+"""seqlab: the small helper package behind "Sequence Models from Scratch".
+
+Student-facing modules (imported by the notebooks):
+
+- :mod:`seqlab.session`  - ``setup()``: seeds, determinism, threads, print options, plot style.
+- :mod:`seqlab.checks`   - assertions with plain-language messages, and ``forbid`` for shortcuts.
+- :mod:`seqlab.weights`  - copy weights between the course's conventions and ``torch.nn`` modules.
+- :mod:`seqlab.data`     - seeded synthetic tasks.
+- :mod:`seqlab.train`    - a minimal training loop with a notebook-aware progress bar.
+- :mod:`seqlab.plots`    - plotting helpers.
+
+Instructor tooling (release, execute, check, grade) lives in :mod:`seqlab.tools` behind the
+``seqlab`` command; the modules above never import it.
+"""
+
+from seqlab.session import is_grading, progress_enabled, setup
+
+__all__ = ["setup", "is_grading", "progress_enabled"]
+__version__ = "0.1.0"

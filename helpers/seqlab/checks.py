@@ -1,0 +1,216 @@
+"""Assertions for exercise tests, with messages written for students.
+
+Every check names what was being tested, what was expected and what came, so that a failing
+test cell reads as advice rather than a traceback puzzle::
+
+    assert_close("rnn_cell(x, h, W_xh, W_hh, b_h)", got, expected,
+                 hint="the new state is tanh(x @ W_xh + h @ W_hh + b_h)")
+
+``forbid`` blocks a shortcut (for example ``torch.nn.RNNCell`` inside ``rnn_cell``) while the
+student's function runs, and still fails the test if the student's code swallows the error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+__all__ = [
+    "CheckFailed",
+    "ForbiddenCallError",
+    "assert_shape",
+    "assert_close",
+    "assert_integer",
+    "assert_unchanged",
+    "forbid",
+]
+
+# Tolerances by the least precise dtype involved in a comparison.
+_TOLERANCES = {
+    torch.float64: (1e-7, 1e-9),  # (rtol, atol)
+    torch.float32: (1e-4, 1e-5),
+    torch.bfloat16: (1e-2, 1e-2),
+    torch.float16: (1e-2, 1e-3),
+}
+
+
+class CheckFailed(AssertionError):
+    """A test check failed; the message says what was expected and what came."""
+
+
+class ForbiddenCallError(CheckFailed):
+    """The student's function called something the exercise asks them to write themselves."""
+
+
+def _shape_str(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(int(s)) for s in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {_shape_str(value.shape)} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _tensor_or_fail(name: str, value: Any) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailed(f"{name} should be a torch.Tensor, but it is {_describe(value)}.")
+    return value
+
+
+def assert_shape(name: str, actual: Any, expected: Sequence[int], hint: str = "") -> None:
+    """Fail unless ``actual`` is a tensor of exactly the shape ``expected``.
+
+    Args:
+        name: what is being checked, e.g. ``"rnn_cell(x, h, ...)"``.
+        actual: the student's value.
+        expected: the expected shape, e.g. ``(B, H)``.
+        hint: one sentence appended to the message when the check fails.
+    """
+    tensor = _tensor_or_fail(name, actual)
+    expected = tuple(int(s) for s in expected)
+    if tuple(tensor.shape) != expected:
+        message = f"{name} should have shape {_shape_str(expected)}, but it has shape {_shape_str(tensor.shape)}."
+        if sorted(tensor.shape) == sorted(expected):
+            message += " The sizes are right but in the wrong order: check for a transpose or a swapped axis."
+        raise CheckFailed(f"{message} {hint}".strip())
+
+
+def _tolerance(*dtypes: torch.dtype) -> tuple[float, float]:
+    rtols, atols = zip(*(_TOLERANCES.get(d, _TOLERANCES[torch.float32]) for d in dtypes), strict=True)
+    return max(rtols), max(atols)
+
+
+def assert_close(
+    name: str,
+    actual: Any,
+    expected: torch.Tensor,
+    *,
+    hint: str = "",
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> None:
+    """Fail unless ``actual`` matches ``expected`` in shape and values.
+
+    Values are compared in float64 with a tolerance set by the less precise of the two dtypes, so a
+    correct answer computed in float32 or float64 passes; an answer that silently drops float64
+    inputs to float32 is told so.
+
+    Args:
+        name: what is being checked, e.g. ``"rnn_forward(...)[0]  (H_all)"``.
+        actual: the student's value, a tensor.
+        expected: the reference tensor.
+        hint: one sentence appended to the message when the check fails.
+        rtol, atol: override the dtype-based tolerances.
+    """
+    tensor = _tensor_or_fail(name, actual)
+    assert_shape(name, tensor, expected.shape, hint)
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        raise CheckFailed(f"{name} should be a floating-point tensor, but its dtype is {tensor.dtype}. {hint}".strip())
+    default_rtol, default_atol = _tolerance(tensor.dtype, expected.dtype)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    got = tensor.detach().to(torch.float64)
+    want = expected.detach().to(torch.float64)
+    if not torch.isfinite(got).all() and torch.isfinite(want).all():
+        raise CheckFailed(f"{name} contains NaN or infinite values where the reference is finite. {hint}".strip())
+    if torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+        return
+    diff = (got - want).abs()
+    worst = int(torch.argmax(torch.nan_to_num(diff, nan=float("inf"))))
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), diff.shape)) if diff.dim() else ()
+    message = (
+        f"{name} has the right shape but wrong values: the largest difference is {diff.flatten()[worst]:.3g} "
+        f"at index {index}, where the reference is {want.flatten()[worst]:.6g} and yours is {got.flatten()[worst]:.6g}."
+    )
+    if expected.dtype == torch.float64 and tensor.dtype != torch.float64:
+        message += (
+            f" Your result has dtype {tensor.dtype} although the inputs were float64: create new tensors with the"
+            " inputs' dtype (e.g. torch.zeros(..., dtype=X.dtype) or torch.zeros_like)."
+        )
+    raise CheckFailed(f"{message} {hint}".strip())
+
+
+def assert_integer(name: str, actual: Any, expected: int, hint: str = "") -> None:
+    """Fail unless ``actual`` is an integer (``int``, NumPy or 0-d torch integer) equal to ``expected``."""
+    if isinstance(actual, torch.Tensor) and actual.dim() == 0 and not actual.is_floating_point():
+        actual = int(actual)
+    if isinstance(actual, bool) or not isinstance(actual, numbers.Integral):
+        raise CheckFailed(f"{name} should be an integer, but it is {_describe(actual)} ({actual!r}). {hint}".strip())
+    if int(actual) != int(expected):
+        raise CheckFailed(f"{name} should be {expected}, but it is {int(actual)}. {hint}".strip())
+
+
+def assert_unchanged(name: str, before: torch.Tensor, after: torch.Tensor) -> None:
+    """Fail if a function modified one of its input tensors in place."""
+    if before.shape != after.shape or not torch.equal(before, after):
+        raise CheckFailed(
+            f"{name} was modified in place. Exercise functions must return new tensors and leave their inputs "
+            "untouched (avoid +=, .add_(), or writing into an argument)."
+        )
+
+
+def _resolve(dotted: str) -> tuple[Any, str]:
+    """Split ``"torch.nn.RNNCell.forward"`` into (the object holding the attribute, the attribute name)."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attr in parts[split:-1]:
+            owner = getattr(owner, attr)
+        if not hasattr(owner, parts[-1]):
+            raise ValueError(f"forbid: {dotted!r} does not exist")
+        return owner, parts[-1]
+    raise ValueError(f"forbid: cannot import a module from {dotted!r}")
+
+
+@contextmanager
+def forbid(*targets: str, exercise: str = "This exercise") -> Iterator[None]:
+    """Block calls to the named functions while the ``with`` body runs.
+
+    Args:
+        targets: dotted names, e.g. ``"torch.nn.RNNCell.forward"``, ``"torch.rnn_tanh_cell"``.
+        exercise: how to name the exercise in the message.
+
+    Raises:
+        ForbiddenCallError: as soon as a blocked function is called, and again when the block ends
+            if the student's code caught that error.
+    """
+    if not targets:
+        raise ValueError("forbid() needs at least one dotted name to block")
+    calls: list[str] = []
+    patched: list[tuple[Any, str, Any, bool]] = []
+
+    def message(name: str) -> str:
+        return (
+            f"{exercise} must be written from scratch with tensor operations, but it called {name}, which the "
+            "exercise asks you to implement yourself."
+        )
+
+    for dotted in targets:
+        owner, attr = _resolve(dotted)
+
+        def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
+            calls.append(_name)
+            raise ForbiddenCallError(message(_name))
+
+        own = attr in getattr(owner, "__dict__", {})
+        patched.append((owner, attr, getattr(owner, attr), own))
+        setattr(owner, attr, blocked)
+    try:
+        yield
+    finally:
+        for owner, attr, original, own in reversed(patched):
+            if own:
+                setattr(owner, attr, original)
+            else:  # the attribute was inherited or looked up dynamically: remove our shadow
+                delattr(owner, attr)
+    if calls:
+        raise ForbiddenCallError(message(calls[0]))

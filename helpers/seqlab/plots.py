@@ -1,0 +1,104 @@
+"""Plotting helpers shared by the lessons (matplotlib only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn"]
+
+
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing moving average; the first ``window - 1`` points average what exists so far."""
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window should be a positive int, got {window!r}")
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"values should be one-dimensional, got shape {array.shape}")
+    cumulative = np.cumsum(np.insert(array, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(array) + 1), window)
+    return (cumulative[1:] - cumulative[np.arange(1, len(array) + 1) - counts]) / counts
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    xlabel: str = "training step",
+    ylabel: str = "loss (MSE)",
+    baselines: Mapping[str, float] | None = None,
+    smooth: int = 1,
+    logy: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Plot named curves (e.g. loss per step) with optional horizontal baselines.
+
+    Args:
+        curves: label -> values, one value per step.
+        title, xlabel, ylabel: figure text (every figure gets a title and labelled axes).
+        baselines: label -> constant drawn as a dashed line (e.g. the predict-the-mean MSE).
+        smooth: moving-average window applied before plotting.
+        logy: logarithmic y axis.
+        ax: draw into this Axes instead of a new figure.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass at least one label -> values")
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, values in curves.items():
+        ax.plot(moving_average(values, smooth), label=label)
+    for label, value in (baselines or {}).items():
+        ax.axhline(value, linestyle="--", color="gray", linewidth=1)
+        ax.annotate(label, (0, value), textcoords="offset points", xytext=(4, 4), color="gray", fontsize=8)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+def draw_unrolled_rnn(steps: int = 4, feedback: str = "h", ax: Axes | None = None) -> Axes:
+    """Draw an RNN unrolled over ``steps`` time steps: inputs below, states in the middle, outputs above.
+
+    Args:
+        steps: how many time steps to draw (1 … 8).
+        feedback: ``"h"`` for an Elman network (the state feeds the next step) or ``"y"`` for a
+            Jordan network (the output feeds the next step).
+        ax: draw into this Axes instead of a new figure.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 8:
+        raise ValueError(f"steps should be an int from 1 to 8, got {steps!r}")
+    if feedback not in ("h", "y"):
+        raise ValueError(f"feedback should be 'h' (Elman) or 'y' (Jordan), got {feedback!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 * steps + 1.2, 3.0))
+    rows = {"x": 0.0, "h": 1.0, "y": 2.0}
+    colours = {"x": "#dbe9f6", "h": "#fde2c4", "y": "#d9f0d3"}
+    arrow = {"arrowstyle": "->", "color": "black", "lw": 1.2}
+    for t in range(1, steps + 1):
+        for row, height in rows.items():
+            ax.text(t, height, f"${row}_{{{t}}}$", ha="center", va="center", fontsize=12,
+                    bbox={"boxstyle": "round,pad=0.35", "facecolor": colours[row], "edgecolor": "gray"})
+        ax.annotate("", xy=(t, 0.78), xytext=(t, 0.22), arrowprops=arrow)
+        ax.annotate("", xy=(t, 1.78), xytext=(t, 1.22), arrowprops=arrow)
+        start = (t - 1, rows[feedback]) if feedback == "h" else (t - 1, 1.9)
+        if t > 1:
+            ax.annotate("", xy=(t - 0.25, 1.0), xytext=(start[0] + 0.25, start[1]), arrowprops=arrow)
+    ax.annotate("", xy=(0.75, 1.0), xytext=(0.25, 1.0), arrowprops=arrow)
+    ax.text(0.1, 1.0, "$h_0$" if feedback == "h" else "$y_0$", ha="center", va="center", fontsize=12)
+    ax.text(1.08, 0.5, "$W_{xh}$", fontsize=9)
+    ax.text(1.08, 1.5, "$W_{hy}$", fontsize=9)
+    if steps > 1:
+        label_at = (1.5, 1.12) if feedback == "h" else (1.72, 1.62)
+        ax.text(*label_at, "$W_{hh}$" if feedback == "h" else "$W_{yh}$", ha="center", fontsize=9)
+    ax.set_xlim(-0.2, steps + 0.5)
+    ax.set_ylim(-0.5, 2.5)
+    ax.axis("off")
+    name = "Elman" if feedback == "h" else "Jordan"
+    ax.set_title(f"{name} RNN unrolled over {steps} steps: the same weights at every step")
+    return ax

@@ -1,0 +1,117 @@
+"""``seqlab check NOTEBOOK``: what a student runs before submitting.
+
+It executes a copy of the notebook the way the grader does (fresh kernel, demos shrunk, a time
+limit per cell, errors do not stop the run) and prints one row per graded test cell: points and
+the first failure message.  Unlike ``nbgrader validate`` it exits non-zero when anything fails.
+Hidden tests are not in a student's notebook, so passing here is necessary, not sufficient.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from seqlab.tools.course import ToolError
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class TestCellResult:
+    """The outcome of one graded cell."""
+
+    grade_id: str
+    points: float
+    earned: float
+    message: str
+    manual: bool = False
+
+
+def _first_error(cell: nbformat.NotebookNode) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+            return ANSI.sub("", text).strip().splitlines()[0][:400] if text.strip() else "error"
+    return None
+
+
+def _grade_cells(nb: nbformat.NotebookNode) -> list[tuple[int, dict]]:
+    return [
+        (index, cell.metadata["nbgrader"])
+        for index, cell in enumerate(nb.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+
+
+def check_notebook(path: Path, timeout: int = 60) -> tuple[list[TestCellResult], str | None]:
+    """Execute ``path`` like the grader and score its test cells.
+
+    Returns:
+        The per-cell results and, if the kernel died, a note saying so.
+    """
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as error:  # invalid JSON, not a notebook, unreadable
+        raise ToolError(f"{path}: not a readable notebook ({error})") from error
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        record_timing=False,
+    )
+    previous = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "validate"
+    note = None
+    try:
+        client.execute()
+    except DeadKernelError:
+        note = "the kernel died while running the notebook; the cells after that point did not run"
+    finally:
+        if previous is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = previous
+
+    results = []
+    for index, meta in _grade_cells(nb):
+        cell = nb.cells[index]
+        points = float(meta.get("points", 0))
+        grade_id = meta.get("grade_id", f"cell {index}")
+        if cell.cell_type != "code" or meta.get("solution"):
+            results.append(TestCellResult(grade_id, points, 0.0, "graded by hand", manual=True))
+            continue
+        ran = cell.get("execution_count") is not None
+        error = _first_error(cell) if ran else "did not run"
+        results.append(TestCellResult(grade_id, points, 0.0 if error else points, error or ""))
+    return results, note
+
+
+def format_table(path: Path, results: list[TestCellResult], note: str | None) -> str:
+    """A plain-text table: one row per graded cell, then the total."""
+    auto = [r for r in results if not r.manual]
+    earned = sum(r.earned for r in auto)
+    total = sum(r.points for r in auto)
+    width = max([len("test cell"), *(len(r.grade_id) for r in results)])
+    lines = [f"{path.name}: {earned:g} / {total:g} points from automatic tests", ""]
+    lines.append(f"{'test cell':<{width}}  points   result  first failure")
+    for r in results:
+        status = "manual" if r.manual else ("pass" if r.earned == r.points else "FAIL")
+        points = f"-/{r.points:g}" if r.manual else f"{r.earned:g}/{r.points:g}"
+        lines.append(f"{r.grade_id:<{width}}  {points:<7}  {status:<6}  {'' if status == 'pass' else r.message}")
+    if note:
+        lines += ["", f"Note: {note}"]
+    lines += ["", "Hidden tests run only when your submission is graded: passing here is necessary, not sufficient."]
+    return "\n".join(lines)
+
+
+def all_passed(results: list[TestCellResult], note: str | None) -> bool:
+    return note is None and all(r.earned == r.points for r in results if not r.manual)

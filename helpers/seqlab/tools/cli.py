@@ -1,0 +1,98 @@
+"""The ``seqlab`` command (instructor and student tooling).
+
+    seqlab release [LESSON ...]          regenerate notebooks/ from solutions/ (nbgrader)
+    seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, store outputs
+    seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
+    seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions; grades.csv + feedback
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from seqlab.tools.course import ToolError, find_course
+
+
+def _release(args: argparse.Namespace) -> int:
+    from seqlab.tools.release import release
+
+    course = find_course()
+    for path in release(course, course.resolve_lessons(args.lessons), args.out):
+        print(f"released {path.relative_to(path.parents[2]) if args.out is None else path}")
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> int:
+    from seqlab.tools.execute import execute_notebook
+
+    course = find_course()
+    for lesson in course.resolve_lessons(args.lessons):
+        seconds = execute_notebook(course.solution(lesson))
+        print(f"executed solutions/{lesson}/{lesson}.ipynb in {seconds:.1f} s")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from seqlab.tools.check import all_passed, check_notebook, format_table
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        raise ToolError(f"{path}: no such notebook")
+    results, note = check_notebook(path, timeout=args.timeout)
+    print(format_table(path, results, note))
+    return 0 if all_passed(results, note) else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from seqlab.tools.grade import Workspace, grade
+
+    course = find_course()
+    workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading")
+    _, results = grade(course, Path(args.submissions).resolve(), args.lesson, workspace, cell_timeout=args.timeout)
+    problems = [r for r in results if r.status != "graded"]
+    if problems:
+        print(f"{len(problems)} submission(s) need attention: {', '.join(r.student for r in problems)}")
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("release", help="regenerate student notebooks from solutions/")
+    p.add_argument("lessons", nargs="*", help="lesson ids, e.g. 01_rnn (default: all)")
+    p.add_argument("--out", type=Path, default=None, help="release here instead of notebooks/")
+    p.set_defaults(run=_release)
+
+    p = commands.add_parser("execute", help="execute solution notebooks and store their outputs")
+    p.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    p.set_defaults(run=_execute)
+
+    p = commands.add_parser("check", help="run a notebook like the grader and report its tests")
+    p.add_argument("notebook", help="path to your notebook, e.g. notebooks/01_rnn/01_rnn.ipynb")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    p.set_defaults(run=_check)
+
+    p = commands.add_parser("grade", help="autograde a folder or zip of submissions")
+    p.add_argument("submissions", help="folder or zip of notebooks named <student_id>.ipynb")
+    p.add_argument("--lesson", required=True, help="lesson id, e.g. 01_rnn")
+    p.add_argument("--workspace", default=None, help="grading folder (default: _grading/ in the course)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    p.set_defaults(run=_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ToolError as error:
+        print(f"seqlab {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

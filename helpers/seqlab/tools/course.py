@@ -1,0 +1,99 @@
+"""Where the course lives on disk: the repository root, its lessons and their notebooks."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+class ToolError(Exception):
+    """A problem the user can fix; the CLI prints it without a traceback and exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """The course repository: ``solutions/`` (nbgrader source) and ``notebooks/`` (release)."""
+
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    def lessons(self) -> list[str]:
+        """Lesson ids (folder names) that have a solution notebook, in course order."""
+        return sorted(
+            p.name for p in self.solutions.iterdir() if LESSON_PATTERN.match(p.name) and self.solution(p.name).is_file()
+        )
+
+    def solution(self, lesson: str) -> Path:
+        return self.solutions / lesson / f"{lesson}.ipynb"
+
+    def release(self, lesson: str) -> Path:
+        return self.notebooks / lesson / f"{lesson}.ipynb"
+
+    def resolve_lessons(self, requested: list[str] | None) -> list[str]:
+        """Check requested lesson ids (all lessons if none) and return them in course order."""
+        available = self.lessons()
+        if not requested:
+            return available
+        unknown = [lesson for lesson in requested if lesson not in available]
+        if unknown:
+            raise ToolError(f"unknown lesson(s) {', '.join(unknown)}; available: {', '.join(available)}")
+        return [lesson for lesson in available if lesson in requested]
+
+
+def find_course(start: Path | None = None) -> Course:
+    """The nearest directory at or above ``start`` (default: cwd) holding nbgrader_config.py and solutions/."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "nbgrader_config.py").is_file() and (candidate / "solutions").is_dir():
+            return Course(candidate)
+    raise ToolError(f"no course found at or above {here}: run seqlab inside the course repository")
+
+
+def run_nbgrader(
+    course: Course, args: list[str], *, timeout: float | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader ARGS`` from the course root (so nbgrader_config.py applies) and capture its log."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    # nbgrader shells out to `alembic`, installed beside this Python: make sure it is found.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.run(
+        command,
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PATH": path, **(env or {})},
+        check=False,
+    )
+
+
+def find_leaks(notebook_text: str) -> list[str]:
+    """Markers of solutions or hidden tests found in a (student) notebook's text."""
+    return [marker for marker in LEAK_MARKERS if marker in notebook_text]
+
+
+def normalise_notebook(path: Path) -> None:
+    """Drop metadata that would make releases differ between machines or runs."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+    nbformat.write(nb, path)

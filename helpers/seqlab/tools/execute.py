@@ -1,0 +1,54 @@
+"""``seqlab execute``: run solution notebooks top to bottom in a fresh kernel and store the outputs.
+
+Stored outputs are what nbval checks, so they must come from a clean run: one new kernel per
+notebook, working directory = the notebook's folder, progress bars off, no timing metadata, and
+execution counts 1..n.  A cell that raises stops the run and nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from seqlab.tools.course import ToolError, normalise_notebook
+
+#: Generous per-cell limit; the course's budget for a whole notebook is 90 s.
+CELL_TIMEOUT = 600
+
+
+def execute_notebook(path: Path) -> float:
+    """Execute ``path`` in place; return the wall time in seconds.
+
+    Raises:
+        ToolError: a cell raised or timed out (the file is left unchanged).
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    previous = os.environ.get("SEQLAB_PROGRESS")
+    os.environ["SEQLAB_PROGRESS"] = "0"
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        raise ToolError(f"{path}: a cell failed, outputs not stored\n{error}") from error
+    finally:
+        if previous is None:
+            os.environ.pop("SEQLAB_PROGRESS", None)
+        else:
+            os.environ["SEQLAB_PROGRESS"] = previous
+    elapsed = time.perf_counter() - start
+    nbformat.write(nb, path)
+    normalise_notebook(path)
+    return elapsed

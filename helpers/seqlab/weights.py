@@ -1,0 +1,112 @@
+"""Copy weights between the course's conventions and ``torch.nn`` modules.
+
+The course writes an RNN layer as ``h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h)`` with
+``W_xh`` of shape ``(D, H)`` (weights multiply from the right, as in d2l).  ``torch.nn.RNN``
+stores the transposes, ``weight_ih`` ``(H, D)`` and ``weight_hh`` ``(H, H)``, and two biases
+``bias_ih + bias_hh`` where the course has one ``b_h``.  These functions do that bookkeeping so
+tests and demos never copy weights by hand.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["load_rnn_weights", "rnn_weights", "rnn_from_weights"]
+
+
+def _suffix(module: nn.Module, layer: int, reverse: bool) -> str:
+    if isinstance(module, nn.RNNCell):
+        if layer != 0 or reverse:
+            raise ValueError("an nn.RNNCell has a single layer and direction: use layer=0, reverse=False")
+        return ""
+    if not isinstance(module, nn.RNN):
+        raise TypeError(f"module should be a torch.nn.RNN or torch.nn.RNNCell, got {type(module).__name__}")
+    if not 0 <= layer < module.num_layers:
+        raise ValueError(f"layer should be in 0 … {module.num_layers - 1} for this module, got {layer}")
+    if reverse and not module.bidirectional:
+        raise ValueError("reverse=True needs a module built with bidirectional=True")
+    return f"_l{layer}" + ("_reverse" if reverse else "")
+
+
+def _check_tanh(module: nn.Module) -> None:
+    if getattr(module, "nonlinearity", "tanh") != "tanh":
+        raise ValueError(f"the course's RNN uses tanh, but this module uses {module.nonlinearity!r}")
+
+
+def load_rnn_weights(
+    module: nn.RNN | nn.RNNCell,
+    W_xh: torch.Tensor,
+    W_hh: torch.Tensor,
+    b_h: torch.Tensor,
+    layer: int = 0,
+    reverse: bool = False,
+) -> nn.RNN | nn.RNNCell:
+    """Copy course-convention weights into one layer/direction of ``module`` (in place).
+
+    Args:
+        module: a ``torch.nn.RNN`` (any ``num_layers``, ``bidirectional``) or ``torch.nn.RNNCell``
+            with ``nonlinearity="tanh"``; it is converted to ``W_xh``'s dtype.
+        W_xh: ``(D, H)`` input-to-hidden weights, ``D`` the layer's input size.
+        W_hh: ``(H, H)`` hidden-to-hidden weights.
+        b_h: ``(H,)`` bias; it goes to ``bias_ih`` and ``bias_hh`` is set to zero.
+        layer: which layer of a stacked ``nn.RNN``.
+        reverse: the backward direction of a bidirectional ``nn.RNN``.
+
+    Returns:
+        ``module`` itself, for chaining.
+    """
+    suffix = _suffix(module, layer, reverse)
+    _check_tanh(module)
+    for name, value in (("W_xh", W_xh), ("W_hh", W_hh), ("b_h", b_h)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} should be a torch.Tensor, got {type(value).__name__}")
+    weight_ih = getattr(module, "weight_ih" + suffix)
+    H, D = weight_ih.shape
+    expected = {"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}
+    for name, value in (("W_xh", W_xh), ("W_hh", W_hh), ("b_h", b_h)):
+        if tuple(value.shape) != expected[name]:
+            raise ValueError(
+                f"{name} should have shape {expected[name]} for this module (input size {D}, hidden size {H}), "
+                f"got {tuple(value.shape)}"
+            )
+    if not getattr(module, "bias", True):
+        raise ValueError("the module was built with bias=False, so it cannot hold b_h")
+    module.to(dtype=W_xh.dtype)
+    with torch.no_grad():
+        getattr(module, "weight_ih" + suffix).copy_(W_xh.T)
+        getattr(module, "weight_hh" + suffix).copy_(W_hh.T)
+        getattr(module, "bias_ih" + suffix).copy_(b_h)
+        getattr(module, "bias_hh" + suffix).zero_()
+    return module
+
+
+def rnn_weights(module: nn.RNN | nn.RNNCell, layer: int = 0, reverse: bool = False) -> dict[str, torch.Tensor]:
+    """Read one layer/direction of ``module`` in the course's convention.
+
+    Returns:
+        ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``, detached copies; ``b_h`` is
+        ``bias_ih + bias_hh`` (zeros if the module has no bias).
+    """
+    suffix = _suffix(module, layer, reverse)
+    _check_tanh(module)
+    weight_ih = getattr(module, "weight_ih" + suffix).detach()
+    weight_hh = getattr(module, "weight_hh" + suffix).detach()
+    if getattr(module, "bias", True):
+        b_h = (getattr(module, "bias_ih" + suffix) + getattr(module, "bias_hh" + suffix)).detach().clone()
+    else:
+        b_h = torch.zeros(weight_hh.shape[0], dtype=weight_hh.dtype)
+    return {"W_xh": weight_ih.T.clone(), "W_hh": weight_hh.T.clone(), "b_h": b_h}
+
+
+def rnn_from_weights(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) -> nn.RNN:
+    """A one-layer, batch-first ``torch.nn.RNN`` holding these weights, in their dtype.
+
+    Args:
+        W_xh: ``(D, H)``; W_hh: ``(H, H)``; b_h: ``(H,)``.
+    """
+    if not isinstance(W_xh, torch.Tensor) or W_xh.dim() != 2:
+        raise ValueError("W_xh should be a 2-D tensor of shape (D, H)")
+    D, H = W_xh.shape
+    module = nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype)
+    return load_rnn_weights(module, W_xh, W_hh, b_h)

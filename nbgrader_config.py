@@ -1,0 +1,26 @@
+"""nbgrader configuration for the course (instructor side).
+
+`solutions/` is the nbgrader source, `notebooks/` the release that students open.  Everything
+grading produces (submissions copied in, autograded copies, feedback, the gradebook) lives under
+`_grading/`, which git ignores.  `seqlab grade` uses this layout by default; `--workspace DIR`
+moves the grading folders elsewhere.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "seqmodels"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join("_grading", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("_grading", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("_grading", "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "_grading", "gradebook.db")
+
+# Student code runs with these limits when graded or validated.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
