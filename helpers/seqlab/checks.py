@@ -138,7 +138,12 @@ def assert_close(
 
 def assert_integer(name: str, actual: Any, expected: int, hint: str = "") -> None:
     """Fail unless ``actual`` is an integer (``int``, NumPy or 0-d torch integer) equal to ``expected``."""
-    if isinstance(actual, torch.Tensor) and actual.dim() == 0 and not actual.is_floating_point():
+    if (
+        isinstance(actual, torch.Tensor)
+        and actual.dim() == 0
+        and not actual.is_floating_point()
+        and actual.dtype != torch.bool
+    ):
         actual = int(actual)
     if isinstance(actual, bool) or not isinstance(actual, numbers.Integral):
         raise CheckFailed(f"{name} should be an integer, but it is {_describe(actual)} ({actual!r}). {hint}".strip())
@@ -163,8 +168,11 @@ def _resolve(dotted: str) -> tuple[Any, str]:
             owner = importlib.import_module(".".join(parts[:split]))
         except ImportError:
             continue
-        for attr in parts[split:-1]:
-            owner = getattr(owner, attr)
+        try:
+            for attr in parts[split:-1]:
+                owner = getattr(owner, attr)
+        except AttributeError:
+            raise ValueError(f"forbid: {dotted!r} does not exist") from None
         if not hasattr(owner, parts[-1]):
             raise ValueError(f"forbid: {dotted!r} does not exist")
         return owner, parts[-1]
@@ -194,17 +202,19 @@ def forbid(*targets: str, exercise: str = "This exercise") -> Iterator[None]:
             "exercise asks you to implement yourself."
         )
 
-    for dotted in targets:
-        owner, attr = _resolve(dotted)
-
-        def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
-            calls.append(_name)
-            raise ForbiddenCallError(message(_name))
-
-        own = attr in getattr(owner, "__dict__", {})
-        patched.append((owner, attr, getattr(owner, attr), own))
-        setattr(owner, attr, blocked)
+    resolved = [(dotted, *_resolve(dotted)) for dotted in targets]  # fail before patching anything
     try:
+        for dotted, owner, attr in resolved:
+
+            def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
+                calls.append(_name)
+                raise ForbiddenCallError(message(_name))
+
+            namespace = getattr(owner, "__dict__", {})
+            own = attr in namespace
+            # keep the raw entry (a staticmethod/classmethod object), not what attribute lookup returns
+            patched.append((owner, attr, namespace[attr] if own else None, own))
+            setattr(owner, attr, blocked)
         yield
     finally:
         for owner, attr, original, own in reversed(patched):

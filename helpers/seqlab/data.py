@@ -59,9 +59,7 @@ def echo_batch(
     return signs, targets
 
 
-def adding_problem_batch(
-    batch_size: int, length: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
+def adding_problem_batch(batch_size: int, length: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015).
 
     Each step carries two numbers: a value drawn uniformly from ``[0, 1)`` and a marker.  Exactly two

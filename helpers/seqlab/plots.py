@@ -82,8 +82,15 @@ def draw_unrolled_rnn(steps: int = 4, feedback: str = "h", ax: Axes | None = Non
     arrow = {"arrowstyle": "->", "color": "black", "lw": 1.2}
     for t in range(1, steps + 1):
         for row, height in rows.items():
-            ax.text(t, height, f"${row}_{{{t}}}$", ha="center", va="center", fontsize=12,
-                    bbox={"boxstyle": "round,pad=0.35", "facecolor": colours[row], "edgecolor": "gray"})
+            ax.text(
+                t,
+                height,
+                f"${row}_{{{t}}}$",
+                ha="center",
+                va="center",
+                fontsize=12,
+                bbox={"boxstyle": "round,pad=0.35", "facecolor": colours[row], "edgecolor": "gray"},
+            )
         ax.annotate("", xy=(t, 0.78), xytext=(t, 0.22), arrowprops=arrow)
         ax.annotate("", xy=(t, 1.78), xytext=(t, 1.22), arrowprops=arrow)
         start = (t - 1, rows[feedback]) if feedback == "h" else (t - 1, 1.9)

@@ -17,7 +17,9 @@ GRADING_ENV = "NBGRADER_EXECUTION"
 #: Set to "0" to hide progress bars (``seqlab execute`` and the test suite do, so that
 #: stored notebook outputs never contain them).
 PROGRESS_ENV = "SEQLAB_PROGRESS"
-#: Number of CPU threads torch may use (default 2, the course's reference machine).
+#: Number of CPU threads torch may use.  Default 1: the course's models are small, and with more
+#: threads than free cores (parallel grading, a busy laptop) OpenMP's spinning threads make every
+#: step up to a hundred times slower.
 THREADS_ENV = "SEQLAB_THREADS"
 
 _PLOT_STYLE = {
@@ -59,7 +61,7 @@ def setup(seed: int = 0) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
-    threads = int(os.environ.get(THREADS_ENV, "2"))
+    threads = int(os.environ.get(THREADS_ENV, "1"))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     torch.set_default_dtype(torch.float32)

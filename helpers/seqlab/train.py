@@ -15,7 +15,7 @@ whenever ``SEQLAB_PROGRESS=0`` (``seqlab execute`` and the test suite set it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import torch
@@ -28,13 +28,13 @@ __all__ = ["fit", "progress"]
 T = TypeVar("T")
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
-    """Wrap ``iterable`` in a progress bar when running interactively, else return it unchanged."""
+def progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterable[T]:
+    """Wrap ``iterable`` in a progress bar (a tqdm object) when running interactively, else an iterator."""
     if not progress_enabled():
         return iter(iterable)
     from tqdm.auto import tqdm
 
-    return iter(tqdm(iterable, total=total, desc=desc, leave=False))
+    return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
 def _as_parameter_list(params: Iterable[torch.Tensor] | nn.Module) -> list[torch.Tensor]:

@@ -1,9 +1,9 @@
 """The ``seqlab`` command (instructor and student tooling).
 
-    seqlab release [LESSON ...]          regenerate notebooks/ from solutions/ (nbgrader)
-    seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, store outputs
-    seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
-    seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions; grades.csv + feedback
+seqlab release [LESSON ...]          regenerate notebooks/ from solutions/ (nbgrader)
+seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, store outputs
+seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
+seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions; grades.csv + feedback
 """
 
 from __future__ import annotations

@@ -69,18 +69,23 @@ def run_nbgrader(
     course: Course, args: list[str], *, timeout: float | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``nbgrader ARGS`` from the course root (so nbgrader_config.py applies) and capture its log."""
-    command = [sys.executable, "-m", "nbgrader", *args]
-    # nbgrader shells out to `alembic`, installed beside this Python: make sure it is found.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    ensure_scripts_on_path()
     return subprocess.run(
-        command,
+        [sys.executable, "-m", "nbgrader", *args],
         cwd=course.root,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PATH": path, **(env or {})},
+        env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def ensure_scripts_on_path() -> None:
+    """Put this Python's scripts folder first on PATH: nbgrader shells out to the `alembic` script."""
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
 
 
 def find_leaks(notebook_text: str) -> list[str]:

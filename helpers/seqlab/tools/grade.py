@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from seqlab.tools.course import Course, ToolError, run_nbgrader
+from seqlab.tools.course import Course, ToolError, ensure_scripts_on_path
+from seqlab.tools.grade_worker import nbgrader_config
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole autograde process (per-cell limits are tighter).
@@ -51,18 +55,12 @@ class Workspace:
 
     root: Path
 
-    def nbgrader_args(self) -> list[str]:
-        return [
-            f"--CourseDirectory.release_directory={self.root / 'release'}",
-            f"--CourseDirectory.submitted_directory={self.root / 'submitted'}",
-            f"--CourseDirectory.autograded_directory={self.root / 'autograded'}",
-            f"--CourseDirectory.feedback_directory={self.root / 'feedback'}",
-            f"--CourseDirectory.db_url={self.db_url}",
-        ]
-
     @property
     def db_url(self) -> str:
         return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def log(self, student: str) -> Path:
+        return self.root / "logs" / f"{student}.log"
 
     def submitted(self, student: str, lesson: str) -> Path:
         return self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
@@ -101,18 +99,16 @@ def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
     for path in sorted(folder.glob("*.ipynb")):
         student = path.stem
         if not STUDENT_ID.match(student):
-            raise ToolError(
-                f"{path.name}: the file name must be the student id (letters, digits, '_', '.', '@', '-')"
-            )
+            raise ToolError(f"{path.name}: the file name must be the student id (letters, digits, '_', '.', '@', '-')")
         pairs.append((student, path))
     if not pairs:
         raise ToolError(f"{source}: no .ipynb submissions found (expected one notebook per student, named by id)")
     return pairs
 
 
-def _last_error_line(log: str) -> str:
-    lines = [line for line in log.splitlines() if "[ERROR]" in line or "Error" in line]
-    return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output")[:300]
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no details"
 
 
 def _notes_from_autograded(path: Path) -> list[str]:
@@ -127,8 +123,8 @@ def _notes_from_autograded(path: Path) -> list[str]:
     return notes
 
 
-def _read_scores(course: Course, workspace: Workspace, lesson: str, results: list[StudentResult]) -> list[str]:
-    """Fill ``scores`` from the gradebook; return the grade cell ids with their max points."""
+def _read_scores(workspace: Workspace, lesson: str, results: list[StudentResult]) -> list[tuple[str, float]]:
+    """Fill ``scores`` from the gradebook; return (grade cell id, max points) in notebook order."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(workspace.db_url, course_id="seqmodels") as gradebook:
@@ -149,21 +145,95 @@ def _read_scores(course: Course, workspace: Workspace, lesson: str, results: lis
                 result.scores[grade.name] = float(grade.score or 0.0)
                 if grade.needs_manual_grade:
                     result.notes.append(f"{grade.name} needs manual grading")
-    return [f"{name} ({max_score:g})" for name, max_score in cells]
+    return [(name, float(max_score)) for name, max_score in cells]
 
 
-def _write_csv(path: Path, lesson: str, columns: list[str], results: list[StudentResult], max_total: float) -> None:
+def _write_csv(
+    path: Path, lesson: str, columns: list[tuple[str, float]], results: list[StudentResult], max_total: float
+) -> None:
+    """One row per student, one column per graded cell (headed "grade_id (max points)"); atomic."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *columns, "notes", "submission"])
+    headers = [f"{name} ({max_score:g})" for name, max_score in columns]
+    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"])
     for r in results:
         writer.writerow(
-            [r.student, lesson, r.status, f"{r.total:g}", f"{max_total:g}", *(f"{v:g}" for v in r.scores.values()),
-             "; ".join(r.notes), r.source]
+            [
+                r.student,
+                lesson,
+                r.status,
+                f"{r.total:g}",
+                f"{max_total:g}",
+                *(f"{v:g}" for v in r.scores.values()),
+                "; ".join(r.notes),
+                r.source,
+            ]
         )
     temporary = path.with_suffix(".csv.tmp")
     temporary.write_text(buffer.getvalue(), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def prepare_gradebook(course: Course, lesson: str, workspace: Workspace, cell_timeout: int) -> None:
+    """Register the lesson (cells, points, hidden tests) in the workspace's gradebook.
+
+    nbgrader needs the *source* of every test cell in its gradebook: at grading time it restores
+    test cells (with their hidden tests) from there, whatever the student did to them.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    ensure_scripts_on_path()
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    api = NbGraderAPI(config=nbgrader_config(course.root, workspace.root, cell_timeout))
+    prepared = api.generate_assignment(lesson, force=True, create=True)
+    if not prepared["success"]:
+        raise ToolError(f"nbgrader could not prepare {lesson} for grading:\n{prepared.get('log', '')}")
+
+
+def grade_one(course: Course, lesson: str, workspace: Workspace, result: StudentResult, cell_timeout: int) -> None:
+    """Autograde one copied submission in its own process and record the outcome in ``result``."""
+    command = [
+        sys.executable,
+        "-m",
+        "seqlab.tools.grade_worker",
+        "--course",
+        str(course.root),
+        "--workspace",
+        str(workspace.root),
+        "--lesson",
+        lesson,
+        "--student",
+        result.student,
+        "--timeout",
+        str(cell_timeout),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=course.root,
+            capture_output=True,
+            text=True,
+            timeout=SUBMISSION_TIMEOUT,
+            env=os.environ.copy(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        result.status = "error"
+        result.notes.append(f"autograding took longer than {SUBMISSION_TIMEOUT} s and was stopped")
+        return
+    try:
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        result.status = "error"
+        result.notes.append(f"the grading process failed (exit {done.returncode}): {_last_line(done.stderr)}")
+        return
+    if not outcome["autograde"] or not workspace.autograded(result.student, lesson).is_file():
+        result.status = "error"
+        result.notes.append(f"autograde failed: {_last_line(outcome['error'])} (log: {workspace.log(result.student)})")
+        return
+    result.notes += _notes_from_autograded(workspace.autograded(result.student, lesson))
+    if not outcome["feedback"]:
+        result.notes.append(f"feedback could not be generated: {_last_line(outcome['error'])}")
 
 
 def grade(
@@ -172,21 +242,17 @@ def grade(
     lesson: str,
     workspace: Workspace,
     cell_timeout: int = 60,
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> tuple[Path, list[StudentResult]]:
-    """Autograde every submission; write grades CSV and feedback.  Returns (csv path, results)."""
+    """Autograde every submission; write grades.csv and feedback.  Returns (csv path, results)."""
     course.resolve_lessons([lesson])
-    workspace.root.mkdir(parents=True, exist_ok=True)
-    prepared = run_nbgrader(course, ["generate_assignment", lesson, "--force", *workspace.nbgrader_args()])
-    if prepared.returncode != 0:
-        raise ToolError(f"nbgrader could not prepare {lesson} for grading:\n{prepared.stdout}{prepared.stderr}")
-
+    prepare_gradebook(course, lesson, workspace, cell_timeout)
     results: list[StudentResult] = []
     with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
         pairs = collect_submissions(submissions, Path(scratch))
         log(f"Grading {len(pairs)} submission(s) of {lesson} in {workspace.root}")
         for student, path in pairs:
-            result = StudentResult(student, str(path.name))
+            result = StudentResult(student, path.name)
             results.append(result)
             for step in ("submitted", "autograded", "feedback"):
                 shutil.rmtree(workspace.root / step / student / lesson, ignore_errors=True)
@@ -194,32 +260,17 @@ def grade(
                 nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
             except Exception as error:
                 result.status = "invalid"
-                result.notes.append(f"not a valid notebook: {str(error).splitlines()[0][:200]}")
-                log(f"  {student}: {path.name} is not a valid notebook: scored 0")
+                result.notes.append(
+                    f"not a valid notebook: {str(error).splitlines()[0][:200] if str(error) else error!r}"
+                )
                 continue
             target = workspace.submitted(student, lesson)
             target.parent.mkdir(parents=True)
             shutil.copyfile(path, target)
-            args = ["autograde", lesson, "--student", student, "--force", f"--Execute.timeout={cell_timeout}"]
-            try:
-                done = run_nbgrader(course, args + workspace.nbgrader_args(), timeout=SUBMISSION_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                result.status = "error"
-                result.notes.append(f"autograding took longer than {SUBMISSION_TIMEOUT} s and was stopped")
-                continue
-            if done.returncode != 0 or not workspace.autograded(student, lesson).is_file():
-                result.status = "error"
-                result.notes.append("autograde failed: " + _last_error_line(done.stdout + done.stderr))
-                continue
-            result.notes += _notes_from_autograded(workspace.autograded(student, lesson))
-            feedback = run_nbgrader(
-                course, ["generate_feedback", lesson, "--student", student, "--force", *workspace.nbgrader_args()]
-            )
-            if feedback.returncode != 0:
-                result.notes.append("feedback could not be generated: " + _last_error_line(feedback.stderr))
+            grade_one(course, lesson, workspace, result, cell_timeout)
 
-    columns = _read_scores(course, workspace, lesson, results)
-    max_total = sum(float(c.rsplit("(", 1)[1].rstrip(")")) for c in columns)
+    columns = _read_scores(workspace, lesson, results)
+    max_total = sum(max_score for _, max_score in columns)
     csv_path = workspace.grades_csv(lesson)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     _write_csv(csv_path, lesson, columns, results, max_total)

@@ -1,0 +1,268 @@
+"""Unit tests for seqlab.weights: course-convention weights <-> torch.nn RNN modules."""
+
+import pytest
+import torch
+from seqlab.weights import load_rnn_weights, rnn_from_weights, rnn_weights
+from torch import nn
+
+D, H, B, T = 3, 4, 2, 5
+
+
+def _weights(d=D, h=H, seed=0, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(d, h, dtype=dtype, generator=gen),
+        torch.randn(h, h, dtype=dtype, generator=gen) * 0.5,
+        torch.randn(h, dtype=dtype, generator=gen),
+    )
+
+
+def _manual_rnn(X, W_xh, W_hh, b_h, h0=None):
+    """The course's RNN layer, batch-first: returns all states (B, T, H)."""
+    h = torch.zeros(X.shape[0], W_hh.shape[0], dtype=X.dtype) if h0 is None else h0
+    states = []
+    for t in range(X.shape[1]):
+        h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)
+        states.append(h)
+    return torch.stack(states, dim=1)
+
+
+def _inputs(d=D, seed=1, dtype=torch.float64):
+    return torch.randn(B, T, d, dtype=dtype, generator=torch.Generator().manual_seed(seed))
+
+
+# ------------------------------------------------------------------------------------ load_rnn_weights
+
+
+def test_load_into_rnn_cell_matches_manual_step():
+    W_xh, W_hh, b_h = _weights()
+    cell = nn.RNNCell(D, H, dtype=torch.float64)
+    assert load_rnn_weights(cell, W_xh, W_hh, b_h) is cell
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(B, D, dtype=torch.float64, generator=gen)
+    h = torch.randn(B, H, dtype=torch.float64, generator=gen)
+    expected = torch.tanh(x @ W_xh + h @ W_hh + b_h)
+    with torch.no_grad():
+        got = cell(x, h)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_load_into_rnn_matches_manual_loop():
+    W_xh, W_hh, b_h = _weights()
+    rnn = nn.RNN(D, H, batch_first=True, dtype=torch.float64)
+    load_rnn_weights(rnn, W_xh, W_hh, b_h)
+    X = _inputs()
+    with torch.no_grad():
+        out, h_n = rnn(X)
+    expected = _manual_rnn(X, W_xh, W_hh, b_h)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(h_n[0], expected[:, -1], rtol=1e-12, atol=1e-12)
+
+
+def test_load_converts_module_to_weights_dtype():
+    W_xh, W_hh, b_h = _weights()
+    rnn = nn.RNN(D, H, batch_first=True)  # float32
+    load_rnn_weights(rnn, W_xh, W_hh, b_h)
+    assert all(p.dtype == torch.float64 for p in rnn.parameters())
+    assert torch.equal(rnn.weight_ih_l0, W_xh.T)
+
+
+def test_load_into_second_layer_of_stacked_rnn():
+    W0 = _weights(D, H, seed=0)
+    W1 = _weights(H, H, seed=3)
+    rnn = nn.RNN(D, H, num_layers=2, batch_first=True, dtype=torch.float64)
+    load_rnn_weights(rnn, *W0, layer=0)
+    load_rnn_weights(rnn, *W1, layer=1)
+    assert torch.equal(rnn.weight_ih_l1, W1[0].T)
+    assert torch.equal(rnn.weight_ih_l0, W0[0].T)
+    X = _inputs()
+    with torch.no_grad():
+        out, _ = rnn(X)
+    expected = _manual_rnn(_manual_rnn(X, *W0), *W1)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_load_into_reverse_direction_of_bidirectional_rnn():
+    W_xh, W_hh, b_h = _weights()
+    rnn = nn.RNN(D, H, bidirectional=True, batch_first=True, dtype=torch.float64)
+    forward_before = {name: p.detach().clone() for name, p in rnn.named_parameters() if "reverse" not in name}
+    load_rnn_weights(rnn, W_xh, W_hh, b_h, reverse=True)
+    assert torch.equal(rnn.weight_ih_l0_reverse, W_xh.T)
+    assert torch.equal(rnn.weight_hh_l0_reverse, W_hh.T)
+    assert torch.equal(rnn.bias_ih_l0_reverse, b_h)
+    assert torch.equal(rnn.bias_hh_l0_reverse, torch.zeros(H, dtype=torch.float64))
+    for name, value in forward_before.items():
+        assert torch.equal(getattr(rnn, name), value), f"{name} (forward direction) was changed"
+
+
+def test_load_sets_bias_hh_to_zero():
+    W_xh, W_hh, b_h = _weights()
+    cell = nn.RNNCell(D, H, dtype=torch.float64)
+    assert cell.bias_hh.abs().sum() > 0
+    load_rnn_weights(cell, W_xh, W_hh, b_h)
+    assert torch.equal(cell.bias_hh, torch.zeros(H, dtype=torch.float64))
+    assert torch.equal(cell.bias_ih, b_h)
+
+
+# ------------------------------------------------------------------------------------ rnn_weights
+
+
+@pytest.mark.parametrize(
+    "make, kwargs",
+    [
+        (lambda: nn.RNNCell(D, H, dtype=torch.float64), {}),
+        (lambda: nn.RNN(D, H, dtype=torch.float64), {}),
+        (lambda: nn.RNN(D, H, bidirectional=True, dtype=torch.float64), {"reverse": True}),
+    ],
+)
+def test_rnn_weights_round_trip(make, kwargs):
+    W_xh, W_hh, b_h = _weights()
+    module = make()
+    load_rnn_weights(module, W_xh, W_hh, b_h, **kwargs)
+    back = rnn_weights(module, **kwargs)
+    assert set(back) == {"W_xh", "W_hh", "b_h"}
+    assert torch.equal(back["W_xh"], W_xh)
+    assert torch.equal(back["W_hh"], W_hh)
+    assert torch.equal(back["b_h"], b_h)
+
+
+def test_rnn_weights_round_trip_second_layer():
+    W1 = _weights(H, H, seed=3)
+    rnn = nn.RNN(D, H, num_layers=2, dtype=torch.float64)
+    load_rnn_weights(rnn, *W1, layer=1)
+    back = rnn_weights(rnn, layer=1)
+    assert torch.equal(back["W_xh"], W1[0])
+    assert torch.equal(back["W_hh"], W1[1])
+    assert back["W_xh"].shape == (H, H)
+
+
+def test_rnn_weights_from_fresh_module_sums_biases():
+    torch.manual_seed(0)
+    rnn = nn.RNN(D, H)
+    w = rnn_weights(rnn)
+    assert w["W_xh"].shape == (D, H)
+    assert torch.equal(w["W_xh"], rnn.weight_ih_l0.detach().T)
+    assert torch.equal(w["W_hh"], rnn.weight_hh_l0.detach().T)
+    assert torch.equal(w["b_h"], (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach())
+    assert not w["b_h"].requires_grad
+
+
+def test_rnn_weights_returns_copies():
+    rnn = nn.RNN(D, H)
+    w = rnn_weights(rnn)
+    before = rnn.weight_ih_l0.detach().clone()
+    w["W_xh"].add_(1.0)
+    w["b_h"].add_(1.0)
+    assert torch.equal(rnn.weight_ih_l0, before)
+
+
+def test_rnn_weights_of_fresh_module_reproduce_its_output():
+    torch.manual_seed(0)
+    rnn = nn.RNN(D, H, batch_first=True, dtype=torch.float64)
+    w = rnn_weights(rnn)
+    X = _inputs()
+    with torch.no_grad():
+        out, _ = rnn(X)
+    torch.testing.assert_close(_manual_rnn(X, w["W_xh"], w["W_hh"], w["b_h"]), out, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ rnn_from_weights
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_rnn_from_weights_matches_manual_loop(dtype):
+    W_xh, W_hh, b_h = _weights(dtype=dtype)
+    rnn = rnn_from_weights(W_xh, W_hh, b_h)
+    assert isinstance(rnn, nn.RNN)
+    assert rnn.batch_first
+    assert rnn.num_layers == 1
+    assert not rnn.bidirectional
+    assert (rnn.input_size, rnn.hidden_size) == (D, H)
+    assert all(p.dtype == dtype for p in rnn.parameters())
+    X = _inputs(dtype=dtype)
+    with torch.no_grad():
+        out, _ = rnn(X)
+    assert out.dtype == dtype
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(out, _manual_rnn(X, W_xh, W_hh, b_h), rtol=tol, atol=tol)
+
+
+# ------------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    "which, bad_shape",
+    [("W_xh", (H, D)), ("W_hh", (H, H + 1)), ("b_h", (1, H)), ("b_h", (H + 1,))],
+)
+def test_load_wrong_shape_names_argument(which, bad_shape):
+    weights = dict(zip(("W_xh", "W_hh", "b_h"), _weights(), strict=True))
+    weights[which] = torch.zeros(bad_shape, dtype=torch.float64)
+    with pytest.raises(ValueError, match=which):
+        load_rnn_weights(nn.RNNCell(D, H), **weights)
+
+
+def test_load_wrong_shape_leaves_module_untouched():
+    cell = nn.RNNCell(D, H)
+    before = {name: p.detach().clone() for name, p in cell.named_parameters()}
+    W_xh, _, b_h = _weights()
+    with pytest.raises(ValueError, match="W_hh"):
+        load_rnn_weights(cell, W_xh, torch.zeros(D, D, dtype=torch.float64), b_h)
+    for name, value in before.items():
+        assert torch.equal(getattr(cell, name), value)
+
+
+def test_rnn_from_weights_wrong_shape_raises():
+    W_xh, W_hh, b_h = _weights()
+    with pytest.raises(ValueError, match="W_hh"):
+        rnn_from_weights(W_xh, W_hh[:, :-1], b_h)
+    with pytest.raises(ValueError, match="W_xh"):
+        rnn_from_weights(W_xh[0], W_hh, b_h)
+
+
+@pytest.mark.parametrize("which", ["W_xh", "W_hh", "b_h"])
+def test_load_non_tensor_raises_type_error(which):
+    weights = dict(zip(("W_xh", "W_hh", "b_h"), _weights(), strict=True))
+    weights[which] = weights[which].tolist()
+    with pytest.raises(TypeError, match=which):
+        load_rnn_weights(nn.RNNCell(D, H), **weights)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: nn.RNNCell(D, H, nonlinearity="relu"), lambda: nn.RNN(D, H, nonlinearity="relu")]
+)
+def test_relu_module_raises_value_error(make):
+    with pytest.raises(ValueError, match="tanh"):
+        load_rnn_weights(make(), *_weights())
+    with pytest.raises(ValueError, match="tanh"):
+        rnn_weights(make())
+
+
+def test_bias_free_module_cannot_hold_b_h():
+    with pytest.raises(ValueError, match="bias"):
+        load_rnn_weights(nn.RNN(D, H, bias=False), *_weights())
+
+
+@pytest.mark.parametrize(
+    "make, kwargs",
+    [
+        (lambda: nn.RNN(D, H, num_layers=2), {"layer": 2}),
+        (lambda: nn.RNN(D, H), {"layer": 1}),
+        (lambda: nn.RNN(D, H), {"layer": -1}),
+        (lambda: nn.RNN(D, H), {"reverse": True}),
+        (lambda: nn.RNNCell(D, H), {"layer": 1}),
+        (lambda: nn.RNNCell(D, H), {"reverse": True}),
+    ],
+)
+def test_bad_layer_or_direction_raises_value_error(make, kwargs):
+    with pytest.raises(ValueError):
+        load_rnn_weights(make(), *_weights(), **kwargs)
+    with pytest.raises(ValueError):
+        rnn_weights(make(), **kwargs)
+
+
+@pytest.mark.parametrize("module", [nn.Linear(D, H), nn.LSTM(D, H)])
+def test_non_rnn_module_raises_type_error(module):
+    with pytest.raises(TypeError, match=type(module).__name__):
+        load_rnn_weights(module, *_weights())
+    with pytest.raises(TypeError):
+        rnn_weights(module)
