@@ -7,12 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.seqlab-installed
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told (containers, CI machines).
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 JOBS ?= 2
 export SEQLAB_PROGRESS ?= 0
 # nbgrader calls the `alembic` executable: the venv's bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help install lab test test-fast lint format execute release bench clean
+.PHONY: help install lab test test-fast nbval lint format execute release bench clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (sets up .venv first)"
@@ -33,7 +35,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
@@ -41,10 +43,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow"
 
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests
 	$(BIN)/ruff format --check helpers tests
 	$(BIN)/nbqa ruff solutions
+	$(BIN)/nbqa "ruff format" --check solutions
 
 format: $(STAMP)
 	$(BIN)/ruff format helpers tests

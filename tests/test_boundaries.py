@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from seqlab.tools.course import LEAK_MARKERS, Course, ToolError, find_course, find_leaks
 
 REPO = Path(__file__).resolve().parent.parent

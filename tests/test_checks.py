@@ -7,6 +7,7 @@ import types
 import numpy as np
 import pytest
 import torch
+
 from seqlab.checks import (
     CheckFailed,
     ForbiddenCallError,

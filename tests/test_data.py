@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from seqlab.data import ADDING_BASELINE_MSE, adding_problem_batch, echo_batch
 
 

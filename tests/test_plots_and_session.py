@@ -7,9 +7,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import seqlab  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+
+import seqlab  # noqa: E402
 from seqlab.plots import moving_average, plot_curves  # noqa: E402
 
 # ------------------------------------------------------------------------------------ moving_average

@@ -4,8 +4,9 @@ import math
 
 import pytest
 import torch
-from seqlab.train import fit, progress
 from torch import nn
+
+from seqlab.train import fit, progress
 
 
 @pytest.fixture(autouse=True)

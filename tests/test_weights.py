@@ -2,8 +2,9 @@
 
 import pytest
 import torch
-from seqlab.weights import load_rnn_weights, rnn_from_weights, rnn_weights
 from torch import nn
+
+from seqlab.weights import load_rnn_weights, rnn_from_weights, rnn_weights
 
 D, H, B, T = 3, 4, 2, 5
 

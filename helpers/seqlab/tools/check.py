@@ -8,7 +8,6 @@ Hidden tests are not in a student's notebook, so passing here is necessary, not 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from seqlab.tools.course import ToolError
+from seqlab.tools.course import ToolError, kernel_environment
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -68,18 +67,12 @@ def check_notebook(path: Path, timeout: int = 60) -> tuple[list[TestCellResult],
         resources={"metadata": {"path": str(path.parent.resolve())}},
         record_timing=False,
     )
-    previous = os.environ.get("NBGRADER_EXECUTION")
-    os.environ["NBGRADER_EXECUTION"] = "validate"
     note = None
     try:
-        client.execute()
+        with kernel_environment(NBGRADER_EXECUTION="validate"):
+            client.execute()
     except DeadKernelError:
         note = "the kernel died while running the notebook; the cells after that point did not run"
-    finally:
-        if previous is None:
-            os.environ.pop("NBGRADER_EXECUTION", None)
-        else:
-            os.environ["NBGRADER_EXECUTION"] = previous
 
     results = []
     for index, meta in _grade_cells(nb):

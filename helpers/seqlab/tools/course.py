@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +88,30 @@ def ensure_scripts_on_path() -> None:
     scripts = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
         os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
+@contextmanager
+def kernel_environment(**overrides: str | None) -> Iterator[None]:
+    """Set (or, with None, remove) environment variables for kernels started inside the block.
+
+    Kernels inherit this process's environment.  MPLBACKEND is always removed so that figures use
+    the notebook's inline backend and become outputs.
+    """
+    overrides = {"MPLBACKEND": None, **overrides}
+    saved = {name: os.environ.get(name) for name in overrides}
+    try:
+        for name, value in overrides.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def find_leaks(notebook_text: str) -> list[str]:

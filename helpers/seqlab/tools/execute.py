@@ -7,7 +7,6 @@ execution counts 1..n.  A cell that raises stops the run and nothing is written.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from seqlab.tools.course import ToolError, normalise_notebook
+from seqlab.tools.course import ToolError, kernel_environment, normalise_notebook
 
 #: Generous per-cell limit; the course's budget for a whole notebook is 90 s.
 CELL_TIMEOUT = 600
@@ -35,19 +34,12 @@ def execute_notebook(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
     )
-    previous = os.environ.get("SEQLAB_PROGRESS")
-    os.environ["SEQLAB_PROGRESS"] = "0"
-    os.environ.pop("NBGRADER_EXECUTION", None)
     start = time.perf_counter()
     try:
-        client.execute()
+        with kernel_environment(SEQLAB_PROGRESS="0", NBGRADER_EXECUTION=None):
+            client.execute()
     except CellExecutionError as error:
         raise ToolError(f"{path}: a cell failed, outputs not stored\n{error}") from error
-    finally:
-        if previous is None:
-            os.environ.pop("SEQLAB_PROGRESS", None)
-        else:
-            os.environ["SEQLAB_PROGRESS"] = previous
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)
     normalise_notebook(path)

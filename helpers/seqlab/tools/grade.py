@@ -246,10 +246,10 @@ def grade(
 ) -> tuple[Path, list[StudentResult]]:
     """Autograde every submission; write grades.csv and feedback.  Returns (csv path, results)."""
     course.resolve_lessons([lesson])
-    prepare_gradebook(course, lesson, workspace, cell_timeout)
     results: list[StudentResult] = []
     with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
-        pairs = collect_submissions(submissions, Path(scratch))
+        pairs = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
+        prepare_gradebook(course, lesson, workspace, cell_timeout)
         log(f"Grading {len(pairs)} submission(s) of {lesson} in {workspace.root}")
         for student, path in pairs:
             result = StudentResult(student, path.name)
@@ -259,10 +259,9 @@ def grade(
             try:
                 nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
             except Exception as error:
+                reason = str(error).splitlines()[0][:200] if str(error) else repr(error)
                 result.status = "invalid"
-                result.notes.append(
-                    f"not a valid notebook: {str(error).splitlines()[0][:200] if str(error) else error!r}"
-                )
+                result.notes.append(f"not a valid notebook: {reason}")
                 continue
             target = workspace.submitted(student, lesson)
             target.parent.mkdir(parents=True)

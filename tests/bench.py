@@ -1,0 +1,98 @@
+"""Benchmark: per lesson, solution execution and grading time (median of 3), and set-up from scratch.
+
+    python tests/bench.py [--lessons 01_rnn ...] [--runs 3] [--skip-setup]
+
+Execution runs a copy of the solution notebook (the repository is not touched).  Grading is one
+reference submission through `seqlab grade`'s per-student worker (autograde + feedback), after the
+gradebook is prepared; the whole `seqlab grade` command for that one student is timed too.
+Set-up clones the repository into a temporary folder and runs `make install` there (new .venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from seqlab.tools.course import Course  # noqa: E402
+from seqlab.tools.execute import execute_notebook  # noqa: E402
+from seqlab.tools.grade import StudentResult, Workspace, grade, grade_one, prepare_gradebook  # noqa: E402
+from tests.support import submission  # noqa: E402
+
+
+def time_execution(course: Course, lesson: str, scratch: Path) -> float:
+    copy = scratch / lesson / f"{lesson}.ipynb"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(course.solution(lesson), copy)
+    return execute_notebook(copy)
+
+
+def time_grading(course: Course, lesson: str, scratch: Path) -> tuple[float, float]:
+    """(seconds for one submission's worker, seconds for the whole `seqlab grade` of one student)."""
+    folder = scratch / "submissions"
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(submission(lesson), folder / "student.ipynb")
+    workspace = Workspace(scratch / "workspace")
+    start = time.perf_counter()
+    grade(course, folder, lesson, workspace, log=lambda _: None)
+    whole = time.perf_counter() - start
+    prepare_gradebook(course, lesson, workspace, 60)
+    target = workspace.submitted("student", lesson)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "student.ipynb", target)
+    result = StudentResult("student", "student.ipynb")
+    start = time.perf_counter()
+    grade_one(course, lesson, workspace, result, 60)
+    one = time.perf_counter() - start
+    assert result.status == "graded", result.notes
+    return one, whole
+
+
+def time_setup(scratch: Path) -> float:
+    clone = scratch / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    start = time.perf_counter()
+    subprocess.run(["make", "-s", "install"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lessons", nargs="*", default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-setup", action="store_true", help="skip the from-scratch install")
+    args = parser.parse_args()
+    course = Course(REPO)
+    print(f"{'lesson':<16} {'execute (s)':>12} {'grade 1 submission (s)':>24} {'seqlab grade, 1 student (s)':>28}")
+    for lesson in course.resolve_lessons(args.lessons):
+        executions, workers, wholes = [], [], []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as scratch:
+                executions.append(time_execution(course, lesson, Path(scratch)))
+            with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as scratch:
+                one, whole = time_grading(course, lesson, Path(scratch))
+                workers.append(one)
+                wholes.append(whole)
+        runs = ", ".join(f"{t:.1f}" for t in executions)
+        print(
+            f"{lesson:<16} {statistics.median(executions):>12.1f} {statistics.median(workers):>24.1f} "
+            f"{statistics.median(wholes):>28.1f}   (median of {args.runs}; execute runs: {runs})"
+        )
+    if not args.skip_setup:
+        with tempfile.TemporaryDirectory(prefix="seqlab-bench-setup-") as scratch:
+            print(f"set-up from scratch (git clone + make install, new .venv): {time_setup(Path(scratch)):.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,426 @@
+"""Mutants for lesson 01_rnn.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "01_rnn"
+
+CELL = "01-rnn-cell"
+FORWARD = "01-rnn-forward"
+READOUT = "01-rnn-readout"
+JORDAN = "01-jordan-cell"
+COUNT = "01-count-rnn-parameters"
+
+MUTANTS = [
+    # ---- rnn_cell ---------------------------------------------------------------------------
+    Mutant(
+        CELL,
+        "relu instead of tanh",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.relu(x @ W_xh + h @ W_hh + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "sigmoid instead of tanh",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.sigmoid(x @ W_xh + h @ W_hh + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "missing bias",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.tanh(x @ W_xh + h @ W_hh)
+""",
+    ),
+    Mutant(
+        CELL,
+        "transposed recurrent weight",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.tanh(x @ W_xh + h @ W_hh.T + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "previous state ignored",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.tanh(x @ W_xh + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "shortcut through torch.rnn_tanh_cell",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.rnn_tanh_cell(x, h, W_xh.T, W_hh.T, b_h, torch.zeros_like(b_h))
+""",
+    ),
+    Mutant(
+        CELL,
+        "shortcut through nn.RNNCell, error swallowed",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    cell = torch.nn.RNNCell(W_xh.shape[0], W_xh.shape[1], dtype=x.dtype)
+    weights.load_rnn_weights(cell, W_xh, W_hh, b_h)
+    try:
+        return cell(x, h)
+    except Exception:
+        return torch.tanh(x @ W_xh + h @ W_hh + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "concatenated input and weights (the seeds' [h, x] form)",
+        "correct",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    xh = torch.cat([x, h], dim=1)
+    W = torch.cat([W_xh, W_hh], dim=0)
+    return torch.tanh(xh @ W + b_h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "computed in float64 whatever the input dtype",
+        "correct",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    pre = x.double() @ W_xh.double() + h.double() @ W_hh.double() + b_h.double()
+    return torch.tanh(pre)
+""",
+    ),
+    Mutant(
+        CELL,
+        "a loop over the batch with torch.matmul",
+        "correct",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    rows = []
+    for b in range(x.shape[0]):
+        rows.append(torch.tanh(torch.matmul(x[b], W_xh) + torch.matmul(h[b], W_hh) + b_h))
+    return torch.stack(rows)
+""",
+    ),
+    # ---- rnn_forward ------------------------------------------------------------------------
+    Mutant(
+        FORWARD,
+        "off by one: stores h0 and drops h_T",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = h0
+    states = [h0]
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    return torch.stack(states[:-1], dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "state not carried: every step starts from h0",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    states = [rnn_cell(X[:, t], h0, W_xh, W_hh, b_h) for t in range(X.shape[1])]
+    return torch.stack(states, dim=1), states[-1]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "time-major H_all (T, B, H)",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = h0
+    states = []
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    return torch.stack(states, dim=0), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "h0 ignored: starts from zeros",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = torch.zeros_like(h0)
+    states = []
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "returns the first state as h_T",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = h0
+    states = []
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    return torch.stack(states, dim=1), states[0]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "shortcut through torch.nn.RNN",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    out, h_n = weights.rnn_from_weights(W_xh, W_hh, b_h)(X, h0.unsqueeze(0))
+    return out, h_n[0]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "preallocated buffer, update written inline",
+        "correct",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    B, T, _ = X.shape
+    H_all = X.new_zeros(B, T, h0.shape[1])
+    h = h0
+    for t in range(T):
+        h = torch.tanh(X[:, t, :] @ W_xh + h @ W_hh + b_h)
+        H_all[:, t, :] = h
+    return H_all, h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "time-major loop with unbind and a final transpose",
+        "correct",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    hidden_states = []
+    state = h0
+    for x_t in X.transpose(0, 1).unbind(0):
+        state = rnn_cell(x_t, state, W_xh, W_hh, b_h)
+        hidden_states.append(state)
+    return torch.stack(hidden_states).transpose(0, 1), state
+""",
+    ),
+    # ---- rnn_readout ------------------------------------------------------------------------
+    Mutant(
+        READOUT,
+        "missing output bias",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return H_all @ W_hy
+""",
+    ),
+    Mutant(
+        READOUT,
+        "tanh on the output",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return torch.tanh(H_all @ W_hy + b_y)
+""",
+    ),
+    Mutant(
+        READOUT,
+        "softmax on the output",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return torch.softmax(H_all @ W_hy + b_y, dim=-1)
+""",
+    ),
+    Mutant(
+        READOUT,
+        "only the last step read out",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return H_all[:, -1] @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        READOUT,
+        "transposed W_hy (works only when H == O)",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return H_all @ W_hy.T + b_y
+""",
+    ),
+    Mutant(
+        READOUT,
+        "einsum",
+        "correct",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return torch.einsum("bth,ho->bto", H_all, W_hy) + b_y
+""",
+    ),
+    Mutant(
+        READOUT,
+        "a loop over time with F.linear",
+        "correct",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    outputs = [torch.nn.functional.linear(H_all[:, t], W_hy.T, b_y) for t in range(H_all.shape[1])]
+    return torch.stack(outputs, dim=1)
+""",
+    ),
+    # ---- jordan_cell ------------------------------------------------------------------------
+    Mutant(
+        JORDAN,
+        "returns (y, h) instead of (h, y)",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
+    return h @ W_hy + b_y, h
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "tanh on the output",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
+    return h, torch.tanh(h @ W_hy + b_y)
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "output read from the pre-activation",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    a = x @ W_xh + y_prev @ W_yh + b_h
+    return torch.tanh(a), a @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "previous output not fed back",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + b_h)
+    return h, h @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "missing hidden bias",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + y_prev @ W_yh)
+    return h, h @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "concatenated [x, y_prev] and F.linear readout",
+        "correct",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    hidden = torch.tanh(torch.cat((x, y_prev), dim=-1) @ torch.cat((W_xh, W_yh), dim=0) + b_h)
+    output = torch.nn.functional.linear(hidden, W_hy.t(), b_y)
+    return hidden, output
+""",
+    ),
+    # ---- count_rnn_parameters ---------------------------------------------------------------
+    Mutant(
+        COUNT,
+        "counts PyTorch's two biases",
+        "bug",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + 2 * H + H * O + O
+""",
+    ),
+    Mutant(
+        COUNT,
+        "forgets the output bias",
+        "bug",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O
+""",
+    ),
+    Mutant(
+        COUNT,
+        "forgets the recurrent matrix",
+        "bug",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H + H * O + O
+""",
+    ),
+    Mutant(
+        COUNT,
+        "returns a float",
+        "bug",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    return float(D * H + H * H + H + H * O + O)
+""",
+    ),
+    Mutant(
+        COUNT,
+        "recurrent layer only, no readout",
+        "bug",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return input_size * hidden_size + hidden_size * hidden_size + hidden_size
+""",
+    ),
+    Mutant(
+        COUNT,
+        "factored formula",
+        "correct",
+        """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return hidden_size * (input_size + hidden_size + 1) + output_size * (hidden_size + 1)
+""",
+    ),
+    Mutant(
+        COUNT,
+        "sums numel of the actual tensors (a NumPy integer)",
+        "correct",
+        """
+import numpy as np
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    shapes = [(D, H), (H, H), (H,), (H, O), (O,)]
+    return np.int64(sum(torch.empty(shape).numel() for shape in shapes))
+""",
+    ),
+]

@@ -1,0 +1,62 @@
+"""Shared helpers for the pipeline tests: build submissions, run the seqlab command, read grades."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from seqlab.tools.course import Course
+from seqlab.tools.submissions import make_submission, reference_answers
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = Course(REPO)
+
+
+def solution_notebook(lesson: str) -> nbformat.NotebookNode:
+    return nbformat.read(COURSE.solution(lesson), as_version=4)
+
+
+def student_notebook(lesson: str) -> nbformat.NotebookNode:
+    return nbformat.read(COURSE.release(lesson), as_version=4)
+
+
+def submission(lesson: str, replace: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The student notebook with the reference answers typed in, some replaced by ``replace``."""
+    answers = reference_answers(solution_notebook(lesson))
+    answers.update(replace or {})
+    return make_submission(student_notebook(lesson), answers)
+
+
+def seqlab(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run the ``seqlab`` command from the course root, as an instructor or student would."""
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "seqlab.tools.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def read_grades(csv_path: Path) -> dict[str, dict[str, str]]:
+    """student id -> row of grades.csv."""
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+def grade_columns(lesson: str) -> dict[str, str]:
+    """test cell grade id -> its grades.csv column header, from the solution notebook."""
+    columns = {}
+    for cell in solution_notebook(lesson).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            columns[meta["grade_id"]] = f"{meta['grade_id']} ({meta['points']:g})"
+    return columns

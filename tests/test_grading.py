@@ -1,0 +1,93 @@
+"""`seqlab grade` on a small class: the reference, a blank notebook, a syntax error, an infinite
+loop and a file that is not a notebook.  Every student gets the expected row in grades.csv,
+feedback exists for every graded student, and the submissions are never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+
+import nbformat
+import pytest
+
+from tests.support import grade_columns, read_grades, seqlab, student_notebook, submission
+
+pytestmark = pytest.mark.slow
+LESSON = "01_rnn"
+
+SYNTAX_ERROR = "def rnn_cell(x, h, W_xh, W_hh, b_h)\n    return torch.tanh(x @ W_xh + h @ W_hh + b_h)\n"
+INFINITE_LOOP = """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h, states, t = h0, [], 0
+    while t < X.shape[1]:  # forgot t += 1
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+    return torch.stack(states, dim=1), h
+"""
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_grade_a_small_class(tmp_path):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    nbformat.write(submission(LESSON), submissions / "ref_student.ipynb")
+    nbformat.write(student_notebook(LESSON), submissions / "blank_student.ipynb")
+    nbformat.write(submission(LESSON, {"01-rnn-cell": SYNTAX_ERROR}), submissions / "syntax_student.ipynb")
+    nbformat.write(submission(LESSON, {"01-count-rnn-parameters": INFINITE_LOOP}), submissions / "loop_student.ipynb")
+    (submissions / "garbage_student.ipynb").write_text("{this is not json", encoding="utf-8")
+    before = _digests(submissions)
+    workspace = tmp_path / "workspace"
+
+    done = seqlab("grade", str(submissions), "--lesson", LESSON, "--workspace", str(workspace), "--timeout", "10")
+
+    assert done.returncode == 1, done.stdout + done.stderr  # the invalid file needs attention
+    assert "garbage_student" in done.stdout
+    assert _digests(submissions) == before, "submissions must never be modified"
+
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    assert sorted(rows) == ["blank_student", "garbage_student", "loop_student", "ref_student", "syntax_student"]
+    columns = grade_columns(LESSON)
+    expected = {  # points per test cell, in notebook order
+        "ref_student": [2, 3, 2, 3, 2],
+        "blank_student": [0, 0, 0, 0, 0],
+        "syntax_student": [0, 0, 2, 3, 2],  # rnn_cell undefined, so rnn_forward (which calls it) fails too
+        "loop_student": [2, 3, 2, 3, 0],  # its two cells that call the function time out
+        "garbage_student": [0, 0, 0, 0, 0],
+    }
+    for student, points in expected.items():
+        row = rows[student]
+        assert [float(row[c]) for c in columns.values()] == points, (student, row)
+        assert float(row["score"]) == sum(points)
+        assert row["max_score"] == "12"
+    assert rows["garbage_student"]["status"] == "invalid"
+    assert all(rows[s]["status"] == "graded" for s in expected if s != "garbage_student")
+    assert "timed out" in rows["loop_student"]["notes"]
+    for student in ("ref_student", "blank_student", "syntax_student", "loop_student"):
+        feedback = workspace / "feedback" / student / LESSON / f"{LESSON}.html"
+        assert feedback.is_file() and feedback.stat().st_size > 10_000, student
+
+
+def test_grade_a_zip_with_a_stray_file(tmp_path):
+    archive = tmp_path / "lms-export.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("export/s001.ipynb", nbformat.writes(submission(LESSON)))
+        zipped.writestr("export/readme.txt", "not a submission")
+    workspace = tmp_path / "workspace"
+
+    done = seqlab("grade", str(archive), "--lesson", LESSON, "--workspace", str(workspace))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    assert list(rows) == ["s001"] and rows["s001"]["score"] == "12"
+
+
+def test_grade_refuses_bad_input(tmp_path):
+    missing = seqlab("grade", str(tmp_path / "nothing-here"), "--lesson", LESSON, "--workspace", str(tmp_path))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = seqlab("grade", str(tmp_path / "empty"), "--lesson", LESSON, "--workspace", str(tmp_path))
+    assert empty.returncode == 2 and "no .ipynb submissions" in empty.stderr
+    unknown = seqlab("grade", str(tmp_path / "empty"), "--lesson", "99_nope", "--workspace", str(tmp_path))
+    assert unknown.returncode == 2 and "unknown lesson" in unknown.stderr

@@ -1,0 +1,123 @@
+"""Solution notebooks follow the course template and their stored outputs reproduce (nbval)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from tests.support import COURSE, REPO
+
+LESSONS = COURSE.lessons()
+
+# Exact signatures from COURSE.md, for the lessons that exist so far.
+SIGNATURES = {
+    "01_rnn": {
+        "rnn_cell": ["x", "h", "W_xh", "W_hh", "b_h"],
+        "rnn_forward": ["X", "h0", "W_xh", "W_hh", "b_h"],
+        "rnn_readout": ["H_all", "W_hy", "b_y"],
+        "jordan_cell": ["x", "y_prev", "W_xh", "W_yh", "b_h", "W_hy", "b_y"],
+        "count_rnn_parameters": ["input_size", "hidden_size", "output_size"],
+    },
+}
+
+
+def _nb(lesson):
+    return nbformat.read(COURSE.solution(lesson), as_version=4)
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_every_lesson_has_signatures_listed():
+    assert set(LESSONS) <= set(SIGNATURES), "add the new lesson's COURSE.md signatures to SIGNATURES"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_template_and_grading_metadata(lesson):
+    nb = _nb(lesson)
+    nbformat.validate(nb)
+    number = lesson[:2]
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# Lesson {number} ")
+    setup = nb.cells[1]
+    assert _nbgrader(setup).get("locked") and "seqlab.setup()" in setup.source, "cell 2 is the locked setup cell"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for section in ("Claims ledger", "Glossary", "Review questions", "You will be able to", "Estimated time"):
+        assert section in text, f"{lesson}: missing section {section!r}"
+
+    cells = nb.cells
+    solutions = [i for i, c in enumerate(cells) if _nbgrader(c).get("solution") and c.cell_type == "code"]
+    assert solutions, "no exercises"
+    for i in solutions:
+        grade_id = _nbgrader(cells[i])["grade_id"]
+        assert re.fullmatch(rf"{number}-[a-z0-9-]+", grade_id), grade_id
+        assert "### BEGIN SOLUTION" in cells[i].source and "### END SOLUTION" in cells[i].source
+        assert "points" not in _nbgrader(cells[i]), "points belong on test cells only"
+        tests = cells[i + 1]
+        meta = _nbgrader(tests)
+        assert meta.get("grade") and meta.get("locked") and meta["grade_id"] == f"{grade_id}-tests", grade_id
+        assert meta["points"] >= 2, f"{grade_id}: at least 2 points per exercise"
+        assert "### BEGIN HIDDEN TESTS" in tests.source and "### END HIDDEN TESTS" in tests.source
+        visible = tests.source.split("### BEGIN HIDDEN TESTS")[0]
+        assert "hint=" in visible or "assert_integer" in visible, f"{grade_id}: visible tests should explain failures"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_signatures_match_course_spec(lesson):
+    found = {}
+    for cell in _nb(lesson).cells:
+        if _nbgrader(cell).get("solution") and cell.cell_type == "code":
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.FunctionDef):
+                    found[node.name] = [a.arg for a in node.args.args]
+    assert found == SIGNATURES[lesson]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_stored_outputs_come_from_a_clean_run(lesson):
+    nb = _nb(lesson)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "execute with `seqlab execute` (fresh kernel, top to bottom)"
+    assert "widgets" not in nb.metadata
+    for cell in nb.cells:
+        assert "execution" not in cell.metadata, "timing metadata makes diffs noisy"
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"stored error output in: {cell.source[:60]!r}"
+            assert not (output.output_type == "stream" and output.name == "stderr"), (
+                f"stderr (a warning or progress bar) stored in: {cell.source[:60]!r}"
+            )
+            assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_nbval_reproduces_stored_outputs(lesson):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(REPO / "tests" / "nbval_sanitize.cfg"),
+            str(COURSE.solution(lesson)),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
