@@ -22,7 +22,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
-class TestCellResult:
+class GradedCell:
     """The outcome of one graded cell."""
 
     grade_id: str
@@ -34,6 +34,8 @@ class TestCellResult:
 
 def _first_error(cell: nbformat.NotebookNode) -> str | None:
     for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and output.get("ename") == "NotImplementedError":
+            return "not implemented yet: replace `raise NotImplementedError()` with your code"
         if output.get("output_type") == "error":
             text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
             return ANSI.sub("", text).strip().splitlines()[0][:400] if text.strip() else "error"
@@ -48,7 +50,7 @@ def _grade_cells(nb: nbformat.NotebookNode) -> list[tuple[int, dict]]:
     ]
 
 
-def check_notebook(path: Path, timeout: int = 60) -> tuple[list[TestCellResult], str | None]:
+def check_notebook(path: Path, timeout: int = 60) -> tuple[list[GradedCell], str | None]:
     """Execute ``path`` like the grader and score its test cells.
 
     Returns:
@@ -80,15 +82,15 @@ def check_notebook(path: Path, timeout: int = 60) -> tuple[list[TestCellResult],
         points = float(meta.get("points", 0))
         grade_id = meta.get("grade_id", f"cell {index}")
         if cell.cell_type != "code" or meta.get("solution"):
-            results.append(TestCellResult(grade_id, points, 0.0, "graded by hand", manual=True))
+            results.append(GradedCell(grade_id, points, 0.0, "graded by hand", manual=True))
             continue
         ran = cell.get("execution_count") is not None
         error = _first_error(cell) if ran else "did not run"
-        results.append(TestCellResult(grade_id, points, 0.0 if error else points, error or ""))
+        results.append(GradedCell(grade_id, points, 0.0 if error else points, error or ""))
     return results, note
 
 
-def format_table(path: Path, results: list[TestCellResult], note: str | None) -> str:
+def format_table(path: Path, results: list[GradedCell], note: str | None) -> str:
     """A plain-text table: one row per graded cell, then the total."""
     auto = [r for r in results if not r.manual]
     earned = sum(r.earned for r in auto)
@@ -106,5 +108,5 @@ def format_table(path: Path, results: list[TestCellResult], note: str | None) ->
     return "\n".join(lines)
 
 
-def all_passed(results: list[TestCellResult], note: str | None) -> bool:
+def all_passed(results: list[GradedCell], note: str | None) -> bool:
     return note is None and all(r.earned == r.points for r in results if not r.manual)

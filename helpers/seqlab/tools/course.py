@@ -100,18 +100,18 @@ def kernel_environment(**overrides: str | None) -> Iterator[None]:
     overrides = {"MPLBACKEND": None, **overrides}
     saved = {name: os.environ.get(name) for name in overrides}
     try:
-        for name, value in overrides.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(overrides)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(saved)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def find_leaks(notebook_text: str) -> list[str]:

@@ -79,7 +79,8 @@ def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
     """(student id, notebook path) pairs from a folder or a zip; names that are not ids are refused.
 
     Raises:
-        ToolError: ``source`` does not exist, holds no notebooks, or two files map to one student.
+        ToolError: ``source`` does not exist, holds no notebooks, a name is not a student id, or a zip
+            holds two notebooks of the same name.
     """
     if not source.exists():
         raise ToolError(f"{source}: no such folder or zip")
@@ -91,6 +92,8 @@ def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
                 name = Path(member.filename).name
                 if member.is_dir() or not name.endswith(".ipynb") or name.startswith("."):
                     continue
+                if (scratch / name).exists():
+                    raise ToolError(f"{source}: {name} appears twice in the zip; one notebook per student")
                 (scratch / name).write_bytes(archive.read(member))
         folder = scratch
     else:

@@ -1,0 +1,111 @@
+"""Fast unit tests of the instructor tooling (no kernel, no nbgrader run)."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from seqlab.tools.check import GradedCell, all_passed, format_table
+from seqlab.tools.course import ToolError, kernel_environment
+from seqlab.tools.grade import StudentResult, _write_csv, collect_submissions
+from seqlab.tools.submissions import make_submission, reference_answers
+from tests.support import solution_notebook, student_notebook
+
+
+def test_reference_answers_strip_markers_and_keep_the_code():
+    answers = reference_answers(solution_notebook("01_rnn"))
+    assert set(answers) == {
+        "01-rnn-cell",
+        "01-rnn-forward",
+        "01-rnn-readout",
+        "01-jordan-cell",
+        "01-count-rnn-parameters",
+    }
+    assert "BEGIN SOLUTION" not in answers["01-rnn-cell"] and "torch.tanh" in answers["01-rnn-cell"]
+
+
+def test_make_submission_fills_only_solution_cells_and_rejects_unknown_ids():
+    release = student_notebook("01_rnn")
+    filled = make_submission(release, {"01-rnn-cell": "def rnn_cell(*args):\n    return 0"})
+    changed = [a.source != b.source for a, b in zip(release.cells, filled.cells, strict=True)]
+    assert sum(changed) == 1
+    assert "raise NotImplementedError()" in release.cells[changed.index(True)].source, "the release is not mutated"
+    with pytest.raises(KeyError, match="01-rnn-cell-tests"):
+        make_submission(release, {"01-rnn-cell-tests": "pass"})
+
+
+def test_collect_submissions_from_a_folder_and_a_zip(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("bob.ipynb", "alice.ipynb", "notes.txt"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    assert [s for s, _ in collect_submissions(folder, tmp_path)] == ["alice", "bob"]
+
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("deep/path/carol.ipynb", "{}")
+        zipped.writestr("__MACOSX/._carol.ipynb", "junk")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert [s for s, _ in collect_submissions(archive, scratch)] == ["carol"]
+
+    with zipfile.ZipFile(archive, "a") as zipped:
+        zipped.writestr("other/carol.ipynb", "{}")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with pytest.raises(ToolError, match="carol.ipynb appears twice"):
+        collect_submissions(archive, fresh)
+
+
+@pytest.mark.parametrize("name", ["has space.ipynb", "-dash-first.ipynb"])
+def test_collect_submissions_refuses_names_that_are_not_ids(tmp_path, name):
+    (tmp_path / name).write_text("{}", encoding="utf-8")
+    with pytest.raises(ToolError, match="must be the student id"):
+        collect_submissions(tmp_path, tmp_path)
+
+
+def test_collect_submissions_refuses_a_plain_file(tmp_path):
+    path = tmp_path / "grades.txt"
+    path.write_text("x", encoding="utf-8")
+    with pytest.raises(ToolError, match="not a folder and not a zip"):
+        collect_submissions(path, tmp_path)
+
+
+def test_grades_csv_is_written_whole(tmp_path):
+    results = [StudentResult("ann", "ann.ipynb", scores={"a-tests": 2.0, "b-tests": 0.0}, notes=["cell 3 timed out"])]
+    path = tmp_path / "grades.csv"
+    _write_csv(path, "01_rnn", [("a-tests", 2.0), ("b-tests", 3.0)], results, 5.0)
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "student_id,lesson,status,score,max_score,a-tests (2),b-tests (3),notes,submission",
+        "ann,01_rnn,graded,2,5,2,0,cell 3 timed out,ann.ipynb",
+    ]
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file left behind"
+
+
+def test_check_table_and_verdict():
+    results = [
+        GradedCell("01-a-tests", 2, 2, ""),
+        GradedCell("01-b-tests", 3, 0, "CheckFailed: H_all has the wrong shape"),
+        GradedCell("01-essay", 2, 0, "graded by hand", manual=True),
+    ]
+    table = format_table(Path("01_x.ipynb"), results, None)
+    assert "2 / 5 points" in table
+    assert "01-b-tests  0/3      FAIL    CheckFailed: H_all has the wrong shape" in table
+    assert "manual" in table
+    assert not all_passed(results, None)
+    assert all_passed(results[:1] + results[2:], None)
+    assert not all_passed(results[:1], "the kernel died")
+
+
+def test_kernel_environment_sets_removes_and_restores(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("SEQLAB_PROGRESS", "1")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with kernel_environment(SEQLAB_PROGRESS="0", NBGRADER_EXECUTION="validate"):
+        assert "MPLBACKEND" not in os.environ, "kernels must keep their inline backend"
+        assert os.environ["SEQLAB_PROGRESS"] == "0" and os.environ["NBGRADER_EXECUTION"] == "validate"
+    assert os.environ["MPLBACKEND"] == "Agg" and os.environ["SEQLAB_PROGRESS"] == "1"
+    assert "NBGRADER_EXECUTION" not in os.environ
