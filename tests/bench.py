@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from seqlab.tools.course import Course  # noqa: E402
 from seqlab.tools.execute import execute_notebook  # noqa: E402
-from seqlab.tools.grade import StudentResult, Workspace, grade, grade_one, prepare_gradebook  # noqa: E402
+from seqlab.tools.grade import StudentResult, grade, grade_one, prepare_gradebook  # noqa: E402
+from seqlab.tools.workspace import Workspace  # noqa: E402
 from tests.support import submission  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 """`seqlab grade` on a small class: the reference, a blank notebook, a syntax error, an infinite
-loop and a file that is not a notebook.  Every student gets the expected row in grades.csv,
+loop, a deleted test cell and a file that is not a notebook.  Every student gets the expected row in grades.csv,
 feedback exists for every graded student, and the submissions are never modified."""
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ def test_grade_a_small_class(tmp_path):
     nbformat.write(student_notebook(LESSON), submissions / "blank_student.ipynb")
     nbformat.write(submission(LESSON, {"01-rnn-cell": SYNTAX_ERROR}), submissions / "syntax_student.ipynb")
     nbformat.write(submission(LESSON, {"01-count-rnn-parameters": INFINITE_LOOP}), submissions / "loop_student.ipynb")
+    deleted = submission(LESSON)
+    deleted.cells = [
+        c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "01-rnn-forward-tests"
+    ]
+    nbformat.write(deleted, submissions / "deleted_student.ipynb")
     (submissions / "garbage_student.ipynb").write_text("{this is not json", encoding="utf-8")
     before = _digests(submissions)
     workspace = tmp_path / "workspace"
@@ -47,7 +52,14 @@ def test_grade_a_small_class(tmp_path):
     assert _digests(submissions) == before, "submissions must never be modified"
 
     rows = read_grades(workspace / LESSON / "grades.csv")
-    assert sorted(rows) == ["blank_student", "garbage_student", "loop_student", "ref_student", "syntax_student"]
+    assert sorted(rows) == [
+        "blank_student",
+        "deleted_student",
+        "garbage_student",
+        "loop_student",
+        "ref_student",
+        "syntax_student",
+    ]
     columns = grade_columns(LESSON)
     expected = {  # points per test cell, in notebook order
         "ref_student": [2, 3, 2, 3, 2],
@@ -55,6 +67,7 @@ def test_grade_a_small_class(tmp_path):
         "syntax_student": [0, 0, 2, 3, 2],  # rnn_cell undefined, so rnn_forward (which calls it) fails too
         "loop_student": [2, 3, 2, 3, 0],  # its two cells that call the function time out
         "garbage_student": [0, 0, 0, 0, 0],
+        "deleted_student": [2, 0, 2, 3, 2],  # a deleted test cell scores 0 and is flagged for the instructor
     }
     for student, points in expected.items():
         row = rows[student]
@@ -64,7 +77,8 @@ def test_grade_a_small_class(tmp_path):
     assert rows["garbage_student"]["status"] == "invalid"
     assert all(rows[s]["status"] == "graded" for s in expected if s != "garbage_student")
     assert "timed out" in rows["loop_student"]["notes"]
-    for student in ("ref_student", "blank_student", "syntax_student", "loop_student"):
+    assert "01-rnn-forward-tests needs manual grading" in rows["deleted_student"]["notes"]
+    for student in ("ref_student", "blank_student", "syntax_student", "loop_student", "deleted_student"):
         feedback = workspace / "feedback" / student / LESSON / f"{LESSON}.html"
         assert feedback.is_file() and feedback.stat().st_size > 10_000, student
 

@@ -46,7 +46,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from seqlab.tools.grade import Workspace, grade
+    from seqlab.tools.grade import grade
+    from seqlab.tools.workspace import Workspace
 
     course = find_course()
     workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading")

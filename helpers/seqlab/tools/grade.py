@@ -2,7 +2,8 @@
 
 SUBMISSIONS is a folder or a zip of notebooks, one per student, named by student id
 (``alice.ipynb``).  Each is copied into nbgrader's layout inside the grading workspace (the
-originals are never touched) and autograded in its own ``nbgrader`` process, so one broken
+originals are never touched) and autograded in a worker process of its own
+(:mod:`seqlab.tools.grade_worker`), so one broken
 submission (invalid JSON, a crash, an infinite loop, deleted cells) costs only that student.
 The workspace then holds ``grades.csv`` (one row per student, one column per graded cell) and
 nbgrader's HTML feedback per student.
@@ -27,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from seqlab.tools.course import Course, ToolError, ensure_scripts_on_path
-from seqlab.tools.grade_worker import nbgrader_config
+from seqlab.tools.workspace import Workspace, nbgrader_config
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole autograde process (per-cell limits are tighter).
@@ -47,32 +48,6 @@ class StudentResult:
     @property
     def total(self) -> float:
         return sum(self.scores.values())
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """nbgrader's grading folders and gradebook, all under one directory."""
-
-    root: Path
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
-
-    def log(self, student: str) -> Path:
-        return self.root / "logs" / f"{student}.log"
-
-    def submitted(self, student: str, lesson: str) -> Path:
-        return self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
-
-    def autograded(self, student: str, lesson: str) -> Path:
-        return self.root / "autograded" / student / lesson / f"{lesson}.ipynb"
-
-    def feedback(self, student: str, lesson: str) -> Path:
-        return self.root / "feedback" / student / lesson / f"{lesson}.html"
-
-    def grades_csv(self, lesson: str) -> Path:
-        return self.root / lesson / "grades.csv"
 
 
 def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
@@ -187,7 +162,7 @@ def prepare_gradebook(course: Course, lesson: str, workspace: Workspace, cell_ti
 
     ensure_scripts_on_path()
     workspace.root.mkdir(parents=True, exist_ok=True)
-    api = NbGraderAPI(config=nbgrader_config(course.root, workspace.root, cell_timeout))
+    api = NbGraderAPI(config=nbgrader_config(course.root, workspace, cell_timeout))
     prepared = api.generate_assignment(lesson, force=True, create=True)
     if not prepared["success"]:
         raise ToolError(f"nbgrader could not prepare {lesson} for grading:\n{prepared.get('log', '')}")
@@ -279,5 +254,5 @@ def grade(
     for r in results:
         notes = f"  ({'; '.join(r.notes)})" if r.notes else ""
         log(f"  {r.student:<20} {r.status:<8} {r.total:g}/{max_total:g}{notes}")
-    log(f"Grades: {csv_path}\nFeedback: {workspace.root / 'feedback'}/<student>/{lesson}/{lesson}.html")
+    log(f"Grades: {csv_path}\nFeedback: {workspace.feedback('<student>', lesson)}")
     return csv_path, results

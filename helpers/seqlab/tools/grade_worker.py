@@ -12,23 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from traitlets.config import Config, PyFileConfigLoader
-
-
-def nbgrader_config(course_root: Path, workspace: Path, cell_timeout: int) -> Config:
-    """The course's nbgrader_config.py with the grading folders moved into ``workspace``."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
-    overrides = Config()
-    overrides.CourseDirectory.root = str(course_root)
-    overrides.CourseDirectory.release_directory = str(workspace / "release")
-    overrides.CourseDirectory.submitted_directory = str(workspace / "submitted")
-    overrides.CourseDirectory.autograded_directory = str(workspace / "autograded")
-    overrides.CourseDirectory.feedback_directory = str(workspace / "feedback")
-    overrides.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
-    overrides.Execute.timeout = cell_timeout
-    overrides.Execute.interrupt_on_timeout = True
-    config.merge(overrides)
-    return config
+from seqlab.tools.workspace import Workspace, nbgrader_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from nbgrader.apps import NbGraderAPI
 
-    api = NbGraderAPI(config=nbgrader_config(args.course, args.workspace, args.timeout))
+    workspace = Workspace(args.workspace)
+    api = NbGraderAPI(config=nbgrader_config(args.course, workspace, args.timeout))
     graded = api.autograde(args.lesson, args.student, force=True, create=True)
     log = graded.get("log", "")
     outcome = {"autograde": bool(graded["success"]), "feedback": False, "error": graded.get("error", "")}
@@ -51,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         log += feedback.get("log", "")
         outcome["feedback"] = bool(feedback["success"])
         outcome["error"] = feedback.get("error", "")
-    log_path = args.workspace / "logs" / f"{args.student}.log"
+    log_path = workspace.log(args.student)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text(log + "\n" + (outcome["error"] or ""), encoding="utf-8")
     print(json.dumps(outcome))
