@@ -5,12 +5,13 @@ feedback exists for every graded student, and the submissions are never modified
 from __future__ import annotations
 
 import hashlib
+import shutil
 import zipfile
 
 import nbformat
 import pytest
 
-from tests.support import grade_columns, read_grades, seqlab, student_notebook, submission
+from tests.support import COURSE, grade_columns, read_grades, seqlab, student_notebook, submission
 
 pytestmark = pytest.mark.slow
 LESSON = "01_rnn"
@@ -33,6 +34,7 @@ def test_grade_a_small_class(tmp_path):
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     nbformat.write(submission(LESSON), submissions / "ref_student.ipynb")
+    shutil.copyfile(COURSE.solution(LESSON), submissions / "solution_itself.ipynb")
     nbformat.write(student_notebook(LESSON), submissions / "blank_student.ipynb")
     nbformat.write(submission(LESSON, {"01-rnn-cell": SYNTAX_ERROR}), submissions / "syntax_student.ipynb")
     nbformat.write(submission(LESSON, {"01-count-rnn-parameters": INFINITE_LOOP}), submissions / "loop_student.ipynb")
@@ -58,11 +60,13 @@ def test_grade_a_small_class(tmp_path):
         "garbage_student",
         "loop_student",
         "ref_student",
+        "solution_itself",
         "syntax_student",
     ]
     columns = grade_columns(LESSON)
     expected = {  # points per test cell, in notebook order
         "ref_student": [2, 3, 2, 3, 2],
+        "solution_itself": [2, 3, 2, 3, 2],  # the instructor's notebook, markers and hidden tests included
         "blank_student": [0, 0, 0, 0, 0],
         "syntax_student": [0, 0, 2, 3, 2],  # rnn_cell undefined, so rnn_forward (which calls it) fails too
         "loop_student": [2, 3, 2, 3, 0],  # its two cells that call the function time out
@@ -78,7 +82,14 @@ def test_grade_a_small_class(tmp_path):
     assert all(rows[s]["status"] == "graded" for s in expected if s != "garbage_student")
     assert "timed out" in rows["loop_student"]["notes"]
     assert "01-rnn-forward-tests needs manual grading" in rows["deleted_student"]["notes"]
-    for student in ("ref_student", "blank_student", "syntax_student", "loop_student", "deleted_student"):
+    for student in (
+        "ref_student",
+        "solution_itself",
+        "blank_student",
+        "syntax_student",
+        "loop_student",
+        "deleted_student",
+    ):
         feedback = workspace / "feedback" / student / LESSON / f"{LESSON}.html"
         assert feedback.is_file() and feedback.stat().st_size > 10_000, student
 
