@@ -32,9 +32,10 @@ def submission(lesson: str, replace: dict[str, str] | None = None) -> nbformat.N
     return make_submission(student_notebook(lesson), answers)
 
 
-def seqlab(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+def seqlab(*args: str, timeout: float = 1800, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the ``seqlab`` command from the course root, as an instructor or student would."""
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "seqlab.tools.cli", *args],
         cwd=REPO,

@@ -5,13 +5,17 @@ feedback exists for every graded student, and the submissions are never modified
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.support import COURSE, grade_columns, read_grades, seqlab, student_notebook, submission
+from seqlab.tools.submissions import reference_answers
+from tests.support import COURSE, grade_columns, read_grades, seqlab, solution_notebook, student_notebook, submission
 
 pytestmark = pytest.mark.slow
 LESSON = "01_rnn"
@@ -92,6 +96,48 @@ def test_grade_a_small_class(tmp_path):
     ):
         feedback = workspace / "feedback" / student / LESSON / f"{LESSON}.html"
         assert feedback.is_file() and feedback.stat().st_size > 10_000, student
+
+
+def _processes_inside(folder):
+    """Processes whose working directory is inside ``folder`` (kernels run in the autograded folder)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.readlink(proc / "cwd").startswith(str(folder)):
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find leftover processes")
+def test_a_submission_over_the_overall_limit_is_stopped_with_its_kernel(tmp_path):
+    answer = reference_answers(solution_notebook(LESSON))["01-count-rnn-parameters"]
+    nb = submission(
+        LESSON, {"01-count-rnn-parameters": answer + "\n\nimport time\n\ntime.sleep(600)  # the kernel stays busy\n"}
+    )
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    nbformat.write(nb, submissions / "slow_student.ipynb")
+    workspace = tmp_path / "workspace"
+
+    done = seqlab(
+        "grade",
+        str(submissions),
+        "--lesson",
+        LESSON,
+        "--workspace",
+        str(workspace),
+        "--timeout",
+        "600",
+        env={"SEQLAB_SUBMISSION_TIMEOUT": "30"},
+    )
+
+    assert done.returncode == 1
+    row = read_grades(workspace / LESSON / "grades.csv")["slow_student"]
+    assert row["status"] == "error" and "took longer than 30 s and was stopped" in row["notes"]
+    time.sleep(1)
+    assert _processes_inside(workspace) == [], "the stopped worker's kernel must not live on"
 
 
 def test_grade_a_zip_with_a_stray_file(tmp_path):

@@ -32,7 +32,7 @@ from seqlab.tools.workspace import Workspace, nbgrader_config
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole autograde process (per-cell limits are tighter).
-SUBMISSION_TIMEOUT = 900
+SUBMISSION_TIMEOUT = int(os.environ.get("SEQLAB_SUBMISSION_TIMEOUT", "900"))
 
 
 @dataclass
@@ -82,6 +82,21 @@ def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
     if not pairs:
         raise ToolError(f"{source}: no .ipynb submissions found (expected one notebook per student, named by id)")
     return pairs
+
+
+#: Causes of a failed autograde, recognised in the worker's log, in the words an instructor needs.
+DIAGNOSES = (
+    ("CellTimeoutError", "a cell ran past its time limit and could not be interrupted"),
+    ("DeadKernelError", "the kernel died (crash, os._exit or memory exhausted)"),
+    ("UnresponsiveKernelError", "the kernel stopped responding"),
+)
+
+
+def _diagnose(log: str, error: str) -> str:
+    for marker, meaning in DIAGNOSES:
+        if marker in log or marker in error:
+            return meaning
+    return _last_line(error)
 
 
 def _last_line(text: str) -> str:
@@ -186,15 +201,9 @@ def grade_one(course: Course, lesson: str, workspace: Workspace, result: Student
         str(cell_timeout),
     ]
     try:
-        done = subprocess.run(
-            command,
-            cwd=course.root,
-            capture_output=True,
-            text=True,
-            timeout=SUBMISSION_TIMEOUT,
-            env=os.environ.copy(),
-            check=False,
-        )
+        # On time-out the worker is killed; its kernel exits by itself when its parent is gone
+        # (ipykernel watches JPY_PARENT_PID), which tests/test_grading.py checks.
+        done = subprocess.run(command, cwd=course.root, capture_output=True, text=True, timeout=SUBMISSION_TIMEOUT)
     except subprocess.TimeoutExpired:
         result.status = "error"
         result.notes.append(f"autograding took longer than {SUBMISSION_TIMEOUT} s and was stopped")
@@ -207,7 +216,9 @@ def grade_one(course: Course, lesson: str, workspace: Workspace, result: Student
         return
     if not outcome["autograde"] or not workspace.autograded(result.student, lesson).is_file():
         result.status = "error"
-        result.notes.append(f"autograde failed: {_last_line(outcome['error'])} (log: {workspace.log(result.student)})")
+        log_path = workspace.log(result.student)
+        log = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
+        result.notes.append(f"autograde failed: {_diagnose(log, outcome['error'])} (log: {log_path})")
         return
     result.notes += _notes_from_autograded(workspace.autograded(result.student, lesson))
     if not outcome["feedback"]:
