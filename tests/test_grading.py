@@ -30,6 +30,19 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
 """
 
 
+STUBBORN_LOOP = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return hidden_size * (input_size + hidden_size + 1) + output_size * (hidden_size + 1)
+
+while True:  # swallows the grader's interrupt
+    try:
+        while True:
+            pass
+    except KeyboardInterrupt:
+        pass
+"""
+
+
 def _digests(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
@@ -47,14 +60,15 @@ def test_grade_a_small_class(tmp_path):
         c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "01-rnn-forward-tests"
     ]
     nbformat.write(deleted, submissions / "deleted_student.ipynb")
+    nbformat.write(submission(LESSON, {"01-count-rnn-parameters": STUBBORN_LOOP}), submissions / "stubborn.ipynb")
     (submissions / "garbage_student.ipynb").write_text("{this is not json", encoding="utf-8")
     before = _digests(submissions)
     workspace = tmp_path / "workspace"
 
     done = seqlab("grade", str(submissions), "--lesson", LESSON, "--workspace", str(workspace), "--timeout", "10")
 
-    assert done.returncode == 1, done.stdout + done.stderr  # the invalid file needs attention
-    assert "garbage_student" in done.stdout
+    assert done.returncode == 1, done.stdout + done.stderr  # the invalid file and the stubborn loop need attention
+    assert "need attention: garbage_student, stubborn" in done.stdout
     assert _digests(submissions) == before, "submissions must never be modified"
 
     rows = read_grades(workspace / LESSON / "grades.csv")
@@ -65,6 +79,7 @@ def test_grade_a_small_class(tmp_path):
         "loop_student",
         "ref_student",
         "solution_itself",
+        "stubborn",
         "syntax_student",
     ]
     columns = grade_columns(LESSON)
@@ -76,6 +91,7 @@ def test_grade_a_small_class(tmp_path):
         "loop_student": [2, 3, 2, 3, 0],  # its two cells that call the function time out
         "garbage_student": [0, 0, 0, 0, 0],
         "deleted_student": [2, 0, 2, 3, 2],  # a deleted test cell scores 0 and is flagged for the instructor
+        "stubborn": [0, 0, 0, 0, 0],  # nbgrader gives up on a notebook whose cell cannot be interrupted
     }
     for student, points in expected.items():
         row = rows[student]
@@ -83,7 +99,9 @@ def test_grade_a_small_class(tmp_path):
         assert float(row["score"]) == sum(points)
         assert row["max_score"] == "12"
     assert rows["garbage_student"]["status"] == "invalid"
-    assert all(rows[s]["status"] == "graded" for s in expected if s != "garbage_student")
+    assert all(rows[s]["status"] == "graded" for s in expected if s not in ("garbage_student", "stubborn"))
+    assert rows["stubborn"]["status"] == "error"
+    assert "a cell ran past its time limit and could not be interrupted" in rows["stubborn"]["notes"]
     assert "timed out" in rows["loop_student"]["notes"]
     assert "01-rnn-forward-tests needs manual grading" in rows["deleted_student"]["notes"]
     for student in (
