@@ -72,14 +72,23 @@ def test_assert_close_passes_for_equal_float64():
     assert_close("y", expected.clone(), expected)
 
 
-def test_assert_close_float32_answer_to_float64_reference_passes():
+def test_assert_close_float32_answer_to_float64_reference_fails_and_names_the_dtype():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(8, 5, dtype=torch.float64, generator=gen)
     W = torch.randn(5, 7, dtype=torch.float64, generator=gen)
     expected = torch.tanh(x @ W)
-    got = torch.tanh(x.float() @ W.float())
-    assert got.dtype == torch.float32
-    assert not torch.equal(got.double(), expected)  # really differs at float32 precision
+    got = torch.tanh(x.float() @ W.float())  # precision silently dropped
+    with pytest.raises(CheckFailed, match="dtype torch.float32 although the inputs were float64"):
+        assert_close("tanh(x @ W)", got, expected)
+
+
+def test_assert_close_float64_answer_to_float32_reference_passes():
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(8, 5, generator=gen)
+    W = torch.randn(5, 7, generator=gen)
+    expected = torch.tanh(x @ W)
+    got = torch.tanh(x.double() @ W.double())  # more precise than the reference: a right answer
+    assert not torch.equal(got.float(), expected)
     assert_close("tanh(x @ W)", got, expected)
 
 
@@ -97,8 +106,8 @@ def test_assert_close_float64_tolerance_is_tighter_than_float32():
     expected = torch.ones(3, dtype=torch.float64)
     with pytest.raises(CheckFailed):
         assert_close("y", expected + 1e-5, expected)
-    # the same difference is within float32 tolerance: no dtype complaint for a float64 answer
-    assert_close("y", (expected + 1e-6).float(), expected)
+    # the same difference is within float32 tolerance when the reference is float32
+    assert_close("y", expected.float() + 1e-6, expected.float())
 
 
 def test_assert_close_float64_wrong_values_does_not_blame_dtype():

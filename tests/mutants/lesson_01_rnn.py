@@ -87,6 +87,17 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
     ),
     Mutant(
         CELL,
+        "shortcut through nn.RNN on a one-step sequence",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    rnn = weights.rnn_from_weights(W_xh, W_hh, b_h)
+    out, _ = rnn(x.unsqueeze(1), h.unsqueeze(0))
+    return out[:, 0]
+""",
+    ),
+    Mutant(
+        CELL,
         "concatenated input and weights (the seeds' [h, x] form)",
         "correct",
         """
@@ -193,6 +204,63 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
 def rnn_forward(X, h0, W_xh, W_hh, b_h):
     out, h_n = weights.rnn_from_weights(W_xh, W_hh, b_h)(X, h0.unsqueeze(0))
     return out, h_n[0]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "shortcut through a loop over nn.RNNCell",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    cell = weights.load_rnn_weights(torch.nn.RNNCell(W_xh.shape[0], W_xh.shape[1]), W_xh, W_hh, b_h)
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        h = cell(X[:, t], h)
+        states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "float32 buffer for float64 inputs",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    B, T, _ = X.shape
+    H_all = torch.zeros(B, T, h0.shape[1])
+    h = h0
+    for t in range(T):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        H_all[:, t] = h
+    return H_all, h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "states computed under torch.no_grad()",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h, states = h0, []
+    with torch.no_grad():
+        for t in range(X.shape[1]):
+            h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+            states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "in-place buffer read back (breaks backward)",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    B, T, _ = X.shape
+    H_all = X.new_zeros(B, T, h0.shape[1])
+    for t in range(T):
+        previous = h0 if t == 0 else H_all[:, t - 1]
+        H_all[:, t] = rnn_cell(X[:, t], previous, W_xh, W_hh, b_h)
+    return H_all, H_all[:, -1]
 """,
     ),
     Mutant(
@@ -337,6 +405,19 @@ def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
         """
 def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
     h = torch.tanh(x @ W_xh + y_prev @ W_yh)
+    return h, h @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "shortcut through nn.RNNCell on [x, y_prev]",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    H = W_xh.shape[1]
+    cell = torch.nn.RNNCell(W_xh.shape[0] + W_yh.shape[0], H, dtype=x.dtype)
+    weights.load_rnn_weights(cell, torch.cat([W_xh, W_yh]), torch.zeros(H, H, dtype=x.dtype), b_h)
+    h = cell(torch.cat([x, y_prev], dim=1), torch.zeros(x.shape[0], H, dtype=x.dtype))
     return h, h @ W_hy + b_y
 """,
     ),
