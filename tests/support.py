@@ -34,8 +34,7 @@ def submission(lesson: str, replace: dict[str, str] | None = None) -> nbformat.N
 
 def seqlab(*args: str, timeout: float = 1800, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the ``seqlab`` command from the course root, as an instructor or student would."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, **(env or {})}
+    env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "seqlab.tools.cli", *args],
         cwd=REPO,
