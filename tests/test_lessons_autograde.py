@@ -1,0 +1,46 @@
+"""Definition of done, item 4, for every lesson: through the real autograder (`seqlab grade`), the
+reference answers and the solution notebook itself score full marks on every autograded test cell, and
+the blank student notebook scores 0 on each of them."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from tests.support import COURSE, read_grades, seqlab, solution_notebook, student_notebook, submission
+
+pytestmark = pytest.mark.slow
+
+
+def autograded_columns(lesson: str) -> dict[str, float]:
+    """grades.csv header of each autograded test cell -> its points (written answers excluded)."""
+    columns = {}
+    for cell in solution_notebook(lesson).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            columns[f"{meta['grade_id']} ({meta['points']:g})"] = float(meta["points"])
+    return columns
+
+
+@pytest.mark.parametrize("lesson", COURSE.lessons())
+def test_solution_scores_full_marks_and_blank_scores_zero(tmp_path, lesson):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    nbformat.write(submission(lesson), submissions / "reference.ipynb")
+    shutil.copyfile(COURSE.solution(lesson), submissions / "solution_itself.ipynb")
+    nbformat.write(student_notebook(lesson), submissions / "blank.ipynb")
+    workspace = tmp_path / "workspace"
+
+    done = seqlab("grade", str(submissions), "--lesson", lesson, "--workspace", str(workspace))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = read_grades(workspace / lesson / "grades.csv")
+    columns = autograded_columns(lesson)
+    assert len(columns) >= 2
+    for student in ("reference", "solution_itself"):
+        got = {c: float(rows[student][c]) for c in columns}
+        assert got == columns, f"{lesson}: {student} should score full marks on every test cell"
+    blank = {c: float(rows["blank"][c]) for c in columns}
+    assert blank == dict.fromkeys(columns, 0.0), f"{lesson}: the blank notebook should score 0 on every test cell"
