@@ -23,6 +23,12 @@ SIGNATURES = {
         "jordan_cell": ["x", "y_prev", "W_xh", "W_yh", "b_h", "W_hy", "b_y"],
         "count_rnn_parameters": ["input_size", "hidden_size", "output_size"],
     },
+    "02_gradients": {
+        "tanh_grad_from_output": ["h"],
+        "rnn_backward": ["X", "h0", "W_xh", "W_hh", "b_h", "dH"],
+        "hidden_jacobian_norms": ["X", "h0", "W_xh", "W_hh", "b_h"],
+        "clip_by_global_norm": ["grads", "max_norm"],
+    },
 }
 
 

@@ -6,7 +6,8 @@ Student-facing modules (imported by the notebooks):
 - :mod:`seqlab.checks`   - assertions with plain-language messages, and ``forbid`` for shortcuts.
 - :mod:`seqlab.weights`  - copy weights between the course's conventions and ``torch.nn`` modules.
 - :mod:`seqlab.data`     - seeded synthetic tasks.
-- :mod:`seqlab.train`    - a minimal training loop with a notebook-aware progress bar.
+- :mod:`seqlab.train`    - a minimal training loop with a notebook-aware progress bar; the adding-problem benchmark.
+- :mod:`seqlab.models`   - small reference models (PyTorch layers) for comparisons between architectures.
 - :mod:`seqlab.plots`    - plotting helpers.
 
 Instructor tooling (release, execute, check, grade) lives in :mod:`seqlab.tools` behind the

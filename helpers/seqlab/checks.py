@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 __all__ = [
+    "AUTOGRAD_SHORTCUTS",
     "RNN_SHORTCUTS",
     "CheckFailed",
     "ForbiddenCallError",
@@ -48,6 +49,20 @@ RNN_SHORTCUTS = (
     "torch.rnn_tanh_cell",
     "torch._VF.rnn_tanh",
     "torch._VF.rnn_tanh_cell",
+)
+
+#: Every way into PyTorch's automatic differentiation: forbidden where gradients are derived by hand.
+AUTOGRAD_SHORTCUTS = (
+    "torch.Tensor.backward",
+    "torch.autograd.backward",
+    "torch.autograd.grad",
+    "torch.autograd._engine_run_backward",  # what all of the above call
+    "torch.autograd.functional.jacobian",
+    "torch.autograd.functional.vjp",
+    "torch.func.grad",
+    "torch.func.vjp",
+    "torch.func.jacrev",
+    "torch.func.jacfwd",
 )
 
 
