@@ -371,3 +371,22 @@ def test_forbid_restores_staticmethod_descriptor(monkeypatch):
         Tools.double(1)
     assert Tools.__dict__["double"] is descriptor
     assert Tools().double(3) == 6
+
+
+def test_autograd_shortcuts_block_every_route_to_autograd():
+    from seqlab.checks import AUTOGRAD_SHORTCUTS
+
+    x = torch.randn(3, requires_grad=True)
+    routes = [
+        lambda: (x**2).sum().backward(),
+        lambda: torch.autograd.grad((x**2).sum(), x),
+        lambda: torch.autograd.backward((x**2).sum()),
+        lambda: torch.autograd.functional.jacobian(lambda a: a**2, x),
+        lambda: torch.func.grad(lambda a: (a**2).sum())(x),
+        lambda: torch.func.jacrev(lambda a: a**2)(x),
+    ]
+    for route in routes:
+        with pytest.raises(ForbiddenCallError), forbid(*AUTOGRAD_SHORTCUTS, exercise="rnn_backward"):
+            route()
+    (x**2).sum().backward()  # restored afterwards
+    assert torch.equal(x.grad, 2 * x.detach())

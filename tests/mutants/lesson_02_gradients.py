@@ -1,0 +1,323 @@
+"""Mutants for lesson 02_gradients.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "02_gradients"
+
+TANH = "02-tanh-grad-from-output"
+BACKWARD = "02-rnn-backward"
+JACOBIAN = "02-hidden-jacobian-norms"
+CLIP = "02-clip-by-global-norm"
+
+# The reference rnn_backward with one line swapped out, for the bugs that differ in a single place.
+_BACKWARD = """
+def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
+    T = X.shape[1]
+    states = [h0]
+    for t in range(T):
+        states.append(torch.tanh(X[:, t] @ W_xh + states[-1] @ W_hh + b_h))
+    grads = {"X": torch.zeros_like(X), "W_xh": torch.zeros_like(W_xh), "W_hh": torch.zeros_like(W_hh),
+             "b_h": torch.zeros_like(b_h)}
+    from_later = torch.zeros_like(h0)
+    for t in reversed(range(T)):
+        g = (dH[:, t] + from_later) * tanh_grad_from_output(states[t + 1])
+        grads["X"][:, t] = g @ W_xh.T
+        grads["W_xh"] += X[:, t].T @ g
+        grads["W_hh"] += states[t].T @ g
+        grads["b_h"] += g.sum(dim=0)
+        from_later = g @ W_hh.T
+    grads["h0"] = from_later
+    return grads
+"""
+
+
+def _backward_with(old: str, new: str) -> str:
+    assert old in _BACKWARD, old
+    return _BACKWARD.replace(old, new)
+
+
+_JACOBIAN = """
+def hidden_jacobian_norms(X, h0, W_xh, W_hh, b_h):
+    T = X.shape[1]
+    h, states = h0, [h0[0]]
+    for t in range(T):
+        h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)
+        states.append(h[0])
+    norms = X.new_zeros(T)
+    product = torch.eye(W_hh.shape[0], dtype=W_hh.dtype)
+    for t in reversed(range(T)):
+        jacobian = tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T
+        product = product @ jacobian
+        norms[t] = torch.linalg.matrix_norm(product)
+    return norms
+"""
+
+
+def _jacobian_with(old: str, new: str) -> str:
+    assert old in _JACOBIAN, old
+    return _JACOBIAN.replace(old, new)
+
+
+MUTANTS = [
+    # ---- tanh_grad_from_output ---------------------------------------------------------------
+    Mutant(
+        TANH,
+        "tanh applied to the output again",
+        "bug",
+        "def tanh_grad_from_output(h):\n    return 1 - torch.tanh(h) ** 2\n",
+    ),
+    Mutant(TANH, "the sigmoid's derivative h(1 - h)", "bug", "def tanh_grad_from_output(h):\n    return h * (1 - h)\n"),
+    Mutant(TANH, "1 - h", "bug", "def tanh_grad_from_output(h):\n    return 1 - h\n"),
+    Mutant(TANH, "(1 - h) squared", "bug", "def tanh_grad_from_output(h):\n    return (1 - h) ** 2\n"),
+    Mutant(TANH, "factored (1 - h)(1 + h)", "correct", "def tanh_grad_from_output(h):\n    return (1 - h) * (1 + h)\n"),
+    Mutant(
+        TANH,
+        "ones_like minus h*h",
+        "correct",
+        "def tanh_grad_from_output(h):\n    return torch.ones_like(h) - h * h\n",
+    ),
+    # ---- rnn_backward -------------------------------------------------------------------------
+    Mutant(
+        BACKWARD,
+        "no gradient carried from later steps",
+        "bug",
+        _backward_with("g = (dH[:, t] + from_later) *", "g = dH[:, t] *"),
+    ),
+    Mutant(
+        BACKWARD,
+        "W_hh's gradient pairs g_t with h_t instead of h_{t-1}",
+        "bug",
+        _backward_with('grads["W_hh"] += states[t].T @ g', 'grads["W_hh"] += states[t + 1].T @ g'),
+    ),
+    Mutant(
+        BACKWARD,
+        "tanh' taken at the previous state",
+        "bug",
+        _backward_with("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
+    ),
+    Mutant(
+        BACKWARD,
+        "carried gradient skips the tanh'",
+        "bug",
+        _backward_with("from_later = g @ W_hh.T", "from_later = (dH[:, t] + from_later) @ W_hh.T"),
+    ),
+    Mutant(
+        BACKWARD,
+        "W_hh not transposed going back",
+        "bug",
+        _backward_with("from_later = g @ W_hh.T", "from_later = g @ W_hh"),
+    ),
+    Mutant(BACKWARD, "bias gradient averaged over the batch", "bug", _backward_with("g.sum(dim=0)", "g.mean(dim=0)")),
+    Mutant(
+        BACKWARD,
+        "h0 gradient left at zero",
+        "bug",
+        _backward_with('grads["h0"] = from_later', 'grads["h0"] = torch.zeros_like(h0)'),
+    ),
+    Mutant(
+        BACKWARD,
+        "autograd inside",
+        "bug",
+        """
+def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
+    leaves = [t.detach().clone().requires_grad_() for t in (X, h0, W_xh, W_hh, b_h)]
+    h, states = leaves[1], []
+    for t in range(X.shape[1]):
+        h = torch.tanh(leaves[0][:, t] @ leaves[2] + h @ leaves[3] + leaves[4])
+        states.append(h)
+    grads = torch.autograd.grad((torch.stack(states, dim=1) * dH).sum(), leaves)
+    return dict(zip(("X", "h0", "W_xh", "W_hh", "b_h"), grads))
+""",
+    ),
+    Mutant(
+        BACKWARD,
+        "gate gradients collected first, parameter gradients vectorised with einsum",
+        "correct",
+        """
+def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
+    B, T, _ = X.shape
+    hs = [h0]
+    for t in range(T):
+        hs.append(torch.tanh(X[:, t] @ W_xh + hs[-1] @ W_hh + b_h))
+    states = torch.stack(hs, dim=1)  # (B, T+1, H)
+    G = [None] * T
+    carry = torch.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        G[t] = (dH[:, t] + carry) * (1.0 - states[:, t + 1] ** 2)
+        carry = G[t] @ W_hh.T
+    G = torch.stack(G, dim=1)  # (B, T, H)
+    return {
+        "X": G @ W_xh.T,
+        "h0": carry,
+        "W_xh": torch.einsum("btd,bth->dh", X, G),
+        "W_hh": torch.einsum("bti,btj->ij", states[:, :-1], G),
+        "b_h": G.sum(dim=(0, 1)),
+    }
+""",
+    ),
+    Mutant(
+        BACKWARD,
+        "pre-activations stored, loop over the batch for W_xh",
+        "correct",
+        """
+def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
+    T = X.shape[1]
+    pre, states = [], [h0]
+    for t in range(T):
+        a = X[:, t] @ W_xh + states[-1] @ W_hh + b_h
+        pre.append(a)
+        states.append(torch.tanh(a))
+    dX_steps = [None] * T
+    dW_xh, dW_hh, db = 0 * W_xh, 0 * W_hh, 0 * b_h
+    delta = dH[:, T - 1]
+    for t in reversed(range(T)):
+        g = delta * (1 - torch.tanh(pre[t]) ** 2)
+        dX_steps[t] = g @ W_xh.T
+        for b in range(X.shape[0]):
+            dW_xh = dW_xh + torch.outer(X[b, t], g[b])
+        dW_hh = dW_hh + states[t].T @ g
+        db = db + g.sum(0)
+        delta = g @ W_hh.T + (dH[:, t - 1] if t > 0 else 0)
+    return {"X": torch.stack(dX_steps, dim=1), "h0": g @ W_hh.T, "W_xh": dW_xh, "W_hh": dW_hh, "b_h": db}
+""",
+    ),
+    # ---- hidden_jacobian_norms ----------------------------------------------------------------
+    Mutant(
+        JACOBIAN,
+        "tanh' taken at the earlier state",
+        "bug",
+        _jacobian_with("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
+    ),
+    Mutant(
+        JACOBIAN,
+        "W_hh not transposed",
+        "bug",
+        _jacobian_with("[:, None] * W_hh.T", "[:, None] * W_hh"),
+    ),
+    Mutant(
+        JACOBIAN,
+        "product built in the wrong order",
+        "bug",
+        _jacobian_with("product = product @ jacobian", "product = jacobian @ product"),
+    ),
+    Mutant(
+        JACOBIAN,
+        "spectral norm instead of Frobenius",
+        "bug",
+        _jacobian_with("torch.linalg.matrix_norm(product)", "torch.linalg.matrix_norm(product, ord=2)"),
+    ),
+    Mutant(JACOBIAN, "indexed by distance instead of by k", "bug", _jacobian_with("norms[t] =", "norms[T - 1 - t] =")),
+    Mutant(
+        JACOBIAN,
+        "no tanh' factor",
+        "bug",
+        _jacobian_with("tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T", "W_hh.T"),
+    ),
+    Mutant(
+        JACOBIAN,
+        "every product from scratch, transposed convention",
+        "correct",
+        """
+def hidden_jacobian_norms(X, h0, W_xh, W_hh, b_h):
+    T = X.shape[1]
+    h, slopes = h0, []
+    for t in range(T):
+        h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)
+        slopes.append(1 - h[0] ** 2)
+    out = []
+    for k in range(T):
+        # (d h_T / d h_k)^T = (W_hh diag(s_{k+1})) ... (W_hh diag(s_T)): same Frobenius norm
+        M = torch.eye(W_hh.shape[0], dtype=W_hh.dtype)
+        for t in range(k, T):
+            M = M @ (W_hh * slopes[t][None, :])
+        out.append(M.pow(2).sum().sqrt())
+    return torch.stack(out)
+""",
+    ),
+    # ---- clip_by_global_norm ------------------------------------------------------------------
+    Mutant(
+        CLIP,
+        "each tensor clipped on its own",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    return [g * min(1.0, max_norm / (float(g.norm()) + 1e-6)) for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "always rescaled to max_norm",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    total = math.sqrt(sum(float((g**2).sum()) for g in grads))
+    return [g * (max_norm / (total + 1e-6)) for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "sum of norms instead of the global norm",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    total = sum(float(g.norm()) for g in grads)
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "scales the inputs in place",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    total = math.sqrt(sum(float((g**2).sum()) for g in grads))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    for g in grads:
+        g.mul_(scale)
+    return grads
+""",
+    ),
+    Mutant(
+        CLIP,
+        "clipping by value",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    return [g.clamp(-max_norm, max_norm) for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "vector_norm of the concatenation, no epsilon, clamp",
+        "correct",
+        """
+def clip_by_global_norm(grads, max_norm):
+    if len(grads) == 0:
+        return []
+    total = torch.linalg.vector_norm(torch.cat([g.reshape(-1).double() for g in grads]))
+    factor = torch.clamp(max_norm / total, max=1.0)
+    return [(g.double() * factor).to(g.dtype) for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "clone when below the threshold",
+        "correct",
+        """
+def clip_by_global_norm(grads, max_norm):
+    squares = 0.0
+    for g in grads:
+        squares += (g.double() ** 2).sum().item()
+    total = squares**0.5
+    if total <= max_norm:
+        return [g.clone() for g in grads]
+    return [g * (max_norm / (total + 1e-6)) for g in grads]
+""",
+    ),
+]
