@@ -22,6 +22,7 @@ import argparse
 import json
 import shutil
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -51,6 +52,50 @@ def diagnose(log: str, error: str) -> str:
 def last_line(text: str) -> str:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1][:300] if lines else "no details"
+
+
+def preload() -> None:
+    """Import what grading needs, so that workers forked from this process start ready."""
+    import nbgrader.apps  # noqa: F401
+    from nbconvert.exporters import HTMLExporter  # noqa: F401
+
+    import seqlab.tools.resilient  # noqa: F401
+
+
+def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
+    """Copy the submitted notebook for nbgrader with the grader's own nbgrader metadata; return notes.
+
+    Students can edit any metadata.  nbgrader restores the source of locked cells, but stops
+    grading the whole notebook when a cell's nbgrader metadata is malformed, and is confused by
+    duplicated cell ids.  Here every cell whose grade id the lesson knows gets the released
+    notebook's metadata back (the first such cell; later copies lose it), other nbgrader metadata
+    is dropped, and duplicated cell ids are renumbered.  The original file is only read.
+    """
+    nb = nbformat.read(source, as_version=4)
+    released = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]
+        for cell in nbformat.read(release, as_version=4).cells
+        if "grade_id" in cell.metadata.get("nbgrader", {})
+    }
+    notes, seen = [], set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if grade_id in released and grade_id not in seen:
+            seen.add(grade_id)
+            cell.metadata["nbgrader"] = json.loads(json.dumps(released[grade_id]))
+            continue
+        del cell.metadata["nbgrader"]
+        why = "a copy of an earlier cell" if grade_id in seen else "not a cell of this lesson"
+        notes.append(f"cell {index}: its nbgrader metadata (grade id {grade_id!r}) was ignored: {why}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning says what the repair does: renumber duplicated ids
+        nbformat.validate(nb)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return notes
 
 
 def autograde_config(course: Path, own: Workspace, limits: Limits):
@@ -132,9 +177,9 @@ def grade(args: argparse.Namespace) -> StudentResult:
     result = StudentResult(args.student, args.source, sha256=args.sha256, settings=settings)
     reset_folder(own.root)
     shutil.copyfile(args.template, own.root / "gradebook.db")
-    target = own.submitted(args.student, args.lesson)
-    target.parent.mkdir(parents=True)
-    shutil.copyfile(args.submission, target)
+    release = Path(args.template).parent / "release" / args.lesson / f"{args.lesson}.ipynb"
+    notes = copy_submission(args.submission, release, own.submitted(args.student, args.lesson))
+    result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
 
     sandbox = sandboxes.KernelSandbox(
         limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)]

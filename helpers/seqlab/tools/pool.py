@@ -4,16 +4,22 @@ Each command runs in a session of its own, its output goes to temporary files (n
 that could fill up), and on Linux it is killed if this process dies, so an interrupted grading
 run leaves no worker behind to race with the next one.  A command over its time limit is
 killed with its whole process group; ``on_done`` then hears ``timed_out=True``.
+
+On Linux a job that names its ``entry`` function is started by forking this process instead of
+starting a new Python: the child already has nbgrader and its friends imported (about 4 s of CPU
+per submission saved) and is otherwise the same one-process-per-submission worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -28,6 +34,7 @@ class Job:
     command: list[str]
     cwd: str
     timeout: float
+    entry: Callable[[list[str]], int] | None = None  # main(argv), argv = command[3:] ("python -m module ...")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,57 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+class _Forked:
+    """The few ``Popen`` methods the pool needs, for a child made with ``os.fork``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _fork(job: Job, out, err) -> _Forked:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return _Forked(pid)
+    code = 70  # pragma: no cover - the child
+    try:
+        os.setsid()
+        _die_with_parent()
+        if os.getppid() != parent:
+            os._exit(code)
+        os.chdir(job.cwd)
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        code = job.entry(job.command[3:])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code or 0)
+
+
 def _read(handle) -> str:
     handle.seek(0)
     return handle.read().decode("utf-8", errors="replace")
@@ -57,16 +115,19 @@ def run_pool(jobs: Iterable[Job], workers: int, on_done: Callable[[Job, Outcome]
     """Run ``jobs`` with at most ``workers`` at once; call ``on_done`` in this thread as each ends."""
     pending = list(jobs)
     pending.reverse()
-    running: dict[int, tuple[Job, subprocess.Popen, float, object, object]] = {}
+    running: dict[int, tuple[Job, subprocess.Popen | _Forked, float, object, object]] = {}
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     try:
         while pending or running:
             while pending and len(running) < max(1, workers):
                 job = pending.pop()
                 out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (closed when it ends)
-                process = subprocess.Popen(
-                    job.command, cwd=job.cwd, stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec
-                )
+                if job.entry is not None and sys.platform.startswith("linux"):
+                    process = _fork(job, out, err)
+                else:
+                    process = subprocess.Popen(
+                        job.command, cwd=job.cwd, stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec
+                    )
                 running[process.pid] = (job, process, time.monotonic(), out, err)
             finished = []
             for pid, (job, process, started, out, err) in running.items():
@@ -91,7 +152,7 @@ def run_pool(jobs: Iterable[Job], workers: int, on_done: Callable[[Job, Outcome]
             err.close()
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen | _Forked) -> None:
     killpg = getattr(os, "killpg", None)  # not on Windows
     try:
         if killpg is None:

@@ -120,9 +120,17 @@ def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, stud
 
     Manual scores an instructor already gave in the class gradebook are kept.  Idempotent.
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    import warnings
 
-    with Gradebook(own.db_url, course_id="seqmodels") as mine, Gradebook(workspace.db_url, course_id="seqmodels") as gb:
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
+
+    with (
+        warnings.catch_warnings(),
+        Gradebook(own.db_url, course_id="seqmodels") as mine,
+        Gradebook(workspace.db_url, course_id="seqmodels") as gb,
+    ):
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own update_or_create_submission
         try:
             submitted = mine.find_submission(lesson, student)
         except MissingEntry:

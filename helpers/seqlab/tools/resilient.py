@@ -135,6 +135,9 @@ class ResilientExecute(Execute):
     """nbgrader's Execute that grades what ran, checks the checks, caps output and cleans up."""
 
     max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
+    locked_timeout = Integer(
+        120, help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)"
+    ).tag(config=True)
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
     events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
 
@@ -148,6 +151,7 @@ class ResilientExecute(Execute):
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
+        self.timeout_func = self._timeout_for
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.events: list[dict] = []
@@ -207,6 +211,17 @@ class ResilientExecute(Execute):
                     self._reap(index)
                     self._note_dropped_output(index)
         return None
+
+    def _timeout_for(self, cell: NotebookNode) -> int:
+        """The cell's time limit: ``timeout``, or more for the instructor's own set-up cells.
+
+        Locked cells are restored from the gradebook before grading, so their code is the
+        instructor's; a busy machine must not turn a slow ``import torch`` into a lost notebook.
+        """
+        meta = _nbgrader(cell)
+        if meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            return max(self.timeout, self.locked_timeout)
+        return self.timeout
 
     def _stop_kernel(self, error: Exception) -> str:
         """Make sure the kernel is gone; say why it stopped."""
