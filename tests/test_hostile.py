@@ -78,6 +78,8 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
             "10",
             "--workers",
             "2",
+            "--memory",
+            "3G",  # the memory bomb fills less before it is stopped
         )
         seconds = time.monotonic() - started
     finally:

@@ -52,7 +52,7 @@ from seqlab.tools.records import (
 )
 from seqlab.tools.workspace import Workspace, nbgrader_config
 
-__all__ = ["StudentResult", "collect_submissions", "grade", "prepare_gradebook"]
+__all__ = ["StudentResult", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole grading process (per-cell limits are tighter).
@@ -271,6 +271,26 @@ def _finish(result: StudentResult, outcome: Outcome) -> StudentResult:
         clean_up_after(outcome.pid)
         result.fail("error", f"the grading process failed (exit {outcome.returncode}): {last_line(outcome.stderr)}")
         return result
+
+
+def grade_one(
+    course: Course, lesson: str, workspace: Workspace, student: str, path: Path, limits: Limits | None = None
+) -> StudentResult:
+    """Grade one student in a worker, as ``grade`` does, without the class steps (for the benchmark).
+
+    The template gradebook must be prepared (:func:`prepare_gradebook` on ``workspace.template(lesson)``).
+    """
+    from seqlab.tools.grade_worker import preload
+
+    limits = limits or Limits()
+    settings = _settings(course, lesson, limits)
+    result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
+    hide = _hidden_folders(course, workspace, path.parent)
+    preload()
+    outcomes: list[Outcome] = []
+    job = _worker_job(course, workspace, lesson, result, path, settings, probe(), hide)
+    run_pool([job], 1, lambda _, outcome: outcomes.append(outcome))
+    return _finish(result, outcomes[0])
 
 
 def grade(

@@ -182,7 +182,7 @@ def grade(args: argparse.Namespace) -> StudentResult:
     result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
 
     sandbox = sandboxes.KernelSandbox(
-        limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)]
+        limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)], args.student
     )
     sandboxes.install(sandbox)
     try:

@@ -13,6 +13,7 @@ per submission saved) and is otherwise the same one-process-per-submission worke
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -96,6 +97,8 @@ def _fork(job: Job, out, err) -> _Forked:
         os.chdir(job.cwd)
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
         code = job.entry(job.command[3:])
     except BaseException:
         traceback.print_exc()

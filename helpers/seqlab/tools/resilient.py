@@ -15,7 +15,10 @@ nbgrader's ``Execute`` in the autograde step and instead
   ``torch.equal``, ``forbid``); if code before it made them accept anything, the test cell is not
   run and scores 0;
 - **caps output**: at most ``max_output_bytes`` of output per cell are kept (error outputs always);
-- **cleans up**: after every cell, processes the student's code started are killed.
+- **cleans up**: after every cell, processes the student's code started are killed; while a cell
+  runs, more than ``max_children`` of them at once (a fork bomb, which would starve the other
+  students' kernels of CPU) make the grader kill the kernel with all of them within half a
+  second: the cell is lost like any cell that kills its kernel.
 
 Each of these events is written to ``events_file`` (JSON) for the grading worker to report.
 """
@@ -27,6 +30,7 @@ import contextlib
 import copy
 import json
 import signal
+import threading
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -140,6 +144,7 @@ class ResilientExecute(Execute):
     ).tag(config=True)
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
     events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
+    max_children = Integer(16, help="processes a cell may start before they are all killed").tag(config=True)
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -157,10 +162,31 @@ class ResilientExecute(Execute):
         self.events: list[dict] = []
         self._output_bytes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
+        self._bombed = False
+        stop_watching = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop_watching,), daemon=True)
+        watcher.start()
+        try:
+            self._run_all(resources)
+        finally:
+            stop_watching.set()
+            watcher.join()
+        self.set_widgets_metadata()
+        self._write_events()
+        return self.nb, self.resources
+
+    def _run_all(self, resources) -> None:
+        """Run the notebook, restarting the kernel after each death, at most ``max_restarts`` times."""
         skipped: set[int] = set()
         start, restarts = 0, 0
         while True:
-            stopped = self._run_from(start, skipped, resources)
+            try:
+                stopped = self._run_from(start, skipped, resources)
+            except Exception as error:  # a restarted kernel that cannot start (the first one must)
+                if not start:
+                    raise
+                self._not_run(start, f"the kernel could not be restarted ({error})")
+                break
             if stopped is None:
                 break
             index, cause, replaying = stopped
@@ -177,9 +203,6 @@ class ResilientExecute(Execute):
                 self._not_run(index + 1, f"the kernel died {restarts} times; grading stopped in {where}")
                 break
             start = index + 1
-        self.set_widgets_metadata()
-        self._write_events()
-        return self.nb, self.resources
 
     def _run_from(self, start: int, skipped: set[int], resources) -> tuple[int, str, bool] | None:
         """Run cells from ``start`` in a new kernel (re-running earlier ones first); where it stopped, or None."""
@@ -226,7 +249,10 @@ class ResilientExecute(Execute):
     def _stop_kernel(self, error: Exception) -> str:
         """Make sure the kernel is gone; say why it stopped."""
         km = self.km
-        if isinstance(error, CellTimeoutError):
+        if self._bombed:
+            self._bombed = False
+            cause = f"it started more than {self.max_children} processes at once (a fork bomb?) and was stopped"
+        elif isinstance(error, CellTimeoutError):
             cause = f"the cell ran past its {self.timeout} s limit and ignored the interrupt"
         elif isinstance(km, SandboxedKernelManager):
             cause = death_cause(km.exit_status())
@@ -235,6 +261,10 @@ class ResilientExecute(Execute):
         if km is not None:
             with contextlib.suppress(Exception):  # already gone
                 run_sync(km.shutdown_kernel)(now=True)
+        sandbox = active()
+        if sandbox is not None:  # what the dead kernel left behind, before the next kernel starts
+            sandbox.reap(None)
+            sandbox.wait_until_empty()
         return cause
 
     def _not_run(self, first: int, why: str) -> None:
@@ -294,12 +324,26 @@ class ResilientExecute(Execute):
         cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=note + "\n"))
         self._event("output_dropped", index, f"{describe_cell(index, cell)}: {note[1:-1]}")
 
+    def _kernel_pid(self) -> int | None:
+        km = self.km
+        return km.kernel_pid if isinstance(km, SandboxedKernelManager) else None
+
+    def _watch(self, stop: threading.Event) -> None:
+        """Stop a fork bomb: kill the kernel and its crowd of processes (see ``max_children``)."""
+        while not stop.wait(0.5):
+            sandbox, pid = active(), self._kernel_pid()
+            if sandbox is None or pid is None:
+                continue
+            with contextlib.suppress(Exception):
+                if sandbox.crowded(pid, self.max_children):
+                    self._bombed = True
+                    sandbox.kill_everything(pid)
+
     def _reap(self, index: int) -> None:
         sandbox = active()
         if sandbox is None or self.km is None:
             return
-        pid = self.km.kernel_pid if isinstance(self.km, SandboxedKernelManager) else None
-        killed = sandbox.reap(pid)
+        killed = sandbox.reap(self._kernel_pid())
         if killed:
             where = describe_cell(index, self.nb.cells[index])
             self._event("reaped", index, f"{where} left {killed} process(es) running; they were killed")

@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -34,13 +35,15 @@ class KernelSandbox:
         limits: the instructor's limits.
         capabilities: what this machine enforces (:func:`seqlab.tools.limits.probe`).
         hide: folders the kernel must not see (solutions, workspace, submissions).
+        label: a few characters for the work folder's name (the student id), to recognise it.
     """
 
-    def __init__(self, limits: Limits, capabilities: Capabilities, hide: list[Path]) -> None:
+    def __init__(self, limits: Limits, capabilities: Capabilities, hide: list[Path], label: str = "") -> None:
         self.limits = limits
         self.capabilities = capabilities
         # short (Unix socket paths are limited) and named by the worker, which may be killed before close()
-        self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-"))
+        tag = "".join(c for c in label[:16] if c.isalnum() or c in "_.-")
+        self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-{tag}-"))
         os.chmod(self.root, 0o711)
         self.home = self.root / "home"
         self.home.mkdir(mode=0o700)
@@ -84,9 +87,50 @@ class KernelSandbox:
             spec.update(uid=self.uid, owned=[home, connection_file])
         return spec
 
+    def crowded(self, kernel: int | None, limit: int) -> bool:
+        """Whether the kernel's code has more than ``limit`` processes running."""
+        return len([pid for pid in self._started(kernel) if pid != kernel]) > limit
+
+    def kill_everything(self, kernel: int | None) -> None:
+        """Kill the kernel and every process it started, at once (a fork bomb cannot outrun it).
+
+        With a sandbox user: ``kill(-1)`` as that user, one system call for all its processes.
+        Otherwise the kernel's process group and its descendants.
+        """
+        if self.uid is not None:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                try:
+                    os.setgroups([])
+                    os.setgid(self.uid)
+                    os.setuid(self.uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            return
+        if kernel is not None:
+            victims = _descendants(kernel)
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(kernel), signal.SIGKILL)
+            for pid in [kernel, *victims]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def wait_until_empty(self, seconds: float = 5.0) -> bool:
+        """Wait until nothing runs under the sandbox user (after killing everything); True if so."""
+        if self.uid is None:
+            return True
+        deadline = time.monotonic() + seconds
+        while _processes_of(self.uid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def reap(self, keep: int | None) -> int:
         """Kill every process the student's code started, except the kernel ``keep``; return how many."""
-        victims = _processes_of(self.uid) if self.uid is not None else _descendants(keep)
+        victims = [pid for pid in self._started(keep) if pid != keep]
         killed = 0
         for pid in victims:
             if pid != keep:
@@ -96,6 +140,9 @@ class KernelSandbox:
                 except OSError:
                     pass
         return killed
+
+    def _started(self, kernel: int | None) -> list[int]:
+        return _processes_of(self.uid) if self.uid is not None else _descendants(kernel)
 
     def close(self) -> None:
         """Kill everything left running under the sandbox user, then delete the work folder."""
@@ -115,7 +162,10 @@ def clean_up_after(worker_pid: int) -> None:
 
 
 def _proc_entries() -> list[tuple[int, int, int]]:
-    """(pid, parent pid, real uid) of every process, from /proc (empty where there is none)."""
+    """(pid, parent pid, real uid) of every live process, from /proc (empty where there is none).
+
+    Zombies (dead, waiting to be reaped by their parent) are left out: they run nothing.
+    """
     entries = []
     proc = Path("/proc")
     if not proc.is_dir():
@@ -128,6 +178,8 @@ def _proc_entries() -> list[tuple[int, int, int]]:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith(("Z", "X")):
+            continue
         try:
             entries.append((int(entry.name), int(fields["PPid"]), int(fields["Uid"].split()[0])))
         except (KeyError, ValueError):
