@@ -29,6 +29,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import warnings
@@ -313,8 +314,12 @@ def grade(
         pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
         capabilities = probe()
         log(describe(limits, capabilities))
-        prepare_gradebook(course, lesson, workspace.template(lesson), limits.timeout)
-        prepare_gradebook(course, lesson, workspace, limits.timeout)
+        template = workspace.template(lesson)
+        prepare_gradebook(course, lesson, template, limits.timeout)
+        if Path(workspace.db_url.removeprefix("sqlite:///")).exists():
+            prepare_gradebook(course, lesson, workspace, limits.timeout)  # update the lesson, keep the students
+        else:  # a new class gradebook: the template is exactly that
+            shutil.copyfile(template.root / "gradebook.db", workspace.root / "gradebook.db")
         columns = lesson_columns(workspace.template(lesson), lesson)
         grade_ids = {column.name for column in columns}
         settings = _settings(course, lesson, limits)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import warnings
@@ -42,10 +43,19 @@ DIAGNOSES = (
 EVENTS_FILE = "events.json"
 
 
+GENERIC = ("NbGraderException", "Please see the", "There was an error processing")
+EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
+
+
 def diagnose(log: str, error: str) -> str:
+    """The cause of a failed autograde in plain words: a known cause, else nbgrader's first specific error."""
     for marker, meaning in DIAGNOSES:
         if marker in log or marker in error:
             return meaning
+    for line in (log + "\n" + (error or "")).splitlines():
+        match = EXCEPTION_LINE.match(line)
+        if match and not any(generic in line for generic in GENERIC):
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"[:300]
     return last_line(error)
 
 
@@ -209,7 +219,7 @@ def grade(args: argparse.Namespace) -> StudentResult:
     events_path = own.root / EVENTS_FILE
     events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
     for event in events:
-        note = f"{args.lesson}.ipynb {event['message']}" if event["kind"] != "reaped" else event["message"]
+        note = f"{args.lesson}.ipynb {event['message']}"
         if event["kind"] in ("kernel_died", "not_run", "tampered"):
             result.flag(note)
         else:

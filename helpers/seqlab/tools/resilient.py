@@ -224,9 +224,9 @@ class ResilientExecute(Execute):
                     self._reap(index)
             for index in range(start, len(self.nb.cells)):
                 cell = self.nb.cells[index]
-                if is_test_cell(cell) and self._tampered(index, cell):
-                    continue
                 try:
+                    if is_test_cell(cell) and self._tampered(index, cell):
+                        continue
                     self.preprocess_cell(cell, resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
                     return index, self._stop_kernel(error), False

@@ -237,7 +237,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs["kernel_name"] = "python3"  # never a kernel the submitted notebook asks for
         super().__init__(**kwargs)
         sandbox = active()
-        if sandbox is not None:
+        if sandbox is not None and sys.platform != "win32":  # Unix sockets: no network needed, no port races
             self.transport = "ipc"
             self.ip = str(sandbox.home / "kernel")
             self.connection_file = str(sandbox.root / "connection.json")
@@ -245,7 +245,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
         sandbox = active()
-        if sandbox is None:
+        if sandbox is None or sys.platform == "win32":  # Windows: no launcher (os.execv is not exec there)
             return command
         spec = json.dumps(sandbox.spec(self.connection_file))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *command]

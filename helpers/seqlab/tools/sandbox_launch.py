@@ -121,6 +121,8 @@ def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) 
 
 def limit(spec: dict) -> None:
     """Apply the resource limits of ``spec`` (values of None are left alone)."""
+    if not any(spec.get(key) is not None for key in ("memory", "cpu", "file_size", "processes")):
+        return
     import resource
 
     def cap(which: int, value: int | None) -> None:
