@@ -4,6 +4,7 @@ No kernel and no nbgrader run (see tests/test_grading.py and tests/test_hostile.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -268,3 +269,11 @@ def test_copy_submission_restores_released_metadata(tmp_path):
     assert len({c.id for c in copied.cells}) == len(copied.cells), "cell ids are unique again"
     assert any("'01-bonus'" in n and "not a cell of this lesson" in n for n in notes)
     assert any("a copy of an earlier cell" in n for n in notes)
+
+
+def test_launcher_gives_the_kernel_a_clean_environment(monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET", "token")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    done = _launch({"clean_env": True, "env": {"HOME": "/nowhere"}}, "import os; print(sorted(os.environ))")
+    names = ast.literal_eval(done.stdout)
+    assert "GRADER_SECRET" not in names and "NBGRADER_EXECUTION" in names and "HOME" in names

@@ -17,6 +17,7 @@ from tests.support import REPO, grade_columns, read_grades, seqlab, submission
 
 pytestmark = pytest.mark.slow
 LESSON = catalogue.LESSON
+SECRET = "s3cr3t-token-of-the-instructor"
 
 
 def _digests(folder):
@@ -80,6 +81,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
             "2",
             "--memory",
             "3G",  # the memory bomb fills less before it is stopped
+            env={"GRADER_SECRET": SECRET},
         )
         seconds = time.monotonic() - started
     finally:
@@ -93,6 +95,10 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert _digests(submissions) == before, "submissions must never be modified"
     assert listener.connections == 0, "a student's code reached the network"
     assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
+
+    feedback = workspace / "feedback" / "environment" / LESSON / f"{LESSON}.html"
+    assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"
+    assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
 
     rows = read_grades(workspace / LESSON / "grades.csv")
     columns = list(grade_columns(LESSON).values())

@@ -264,6 +264,12 @@ except OSError as error:
     print("no network:", error)
 """
 
+ENVIRONMENT = """
+import os
+
+print("the grader's secret:", os.environ.get("GRADER_SECRET", "not here"))
+"""
+
 INPUT = """
 name = input("Your name? ")
 """
@@ -419,6 +425,7 @@ CASES = [
     Case("write_outside", "writes outside its folder", _replace(COUNT, WRITE_OUTSIDE, True), "graded", FULL),
     Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),
     Case("input", "calls input()", _replace(CELL, INPUT, True), "graded", FULL),
+    Case("environment", "prints the grader's environment", _replace(COUNT, ENVIRONMENT, True), "graded", FULL),
 ]
 
 

@@ -61,6 +61,7 @@ class KernelSandbox:
         home = str(self.home)
         spec: dict = {
             "workdir": home,
+            "clean_env": True,
             "env": {
                 "HOME": home,
                 "TMPDIR": home,

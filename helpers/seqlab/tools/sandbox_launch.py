@@ -14,7 +14,9 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    and drops to it (no supplementary groups), so the kernel can write only there (and in
    world-writable folders such as /tmp);
 4. asks the kernel to be killed when its parent (the grading worker) dies, moves into the work
-   folder with HOME and TMPDIR pointing there, and replaces itself with COMMAND.
+   folder, keeps only the environment variables a kernel needs (``ENV_KEEP``: nothing of the
+   instructor's tokens or keys can end up in a student's feedback) plus SPEC's ``env`` (HOME and
+   TMPDIR in the work folder), and replaces itself with COMMAND.
 
 Anything it cannot enforce that SPEC asks for is an error (exit status 71), never a silent
 downgrade: the grading run probes first (:func:`seqlab.tools.limits.probe`) and only asks for what
@@ -44,6 +46,21 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 EXIT_CANNOT_ENFORCE = 71
+#: Environment variables the kernel keeps when SPEC says ``"clean_env": true``.
+ENV_KEEP = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "JPY_PARENT_PID",
+    "NBGRADER_EXECUTION",
+    "SEQLAB_PROGRESS",
+    "SEQLAB_THREADS",
+    "PYTHONHASHSEED",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+)
 
 
 class CannotEnforce(Exception):
@@ -196,8 +213,12 @@ def main(argv: list[str]) -> int:
     workdir = spec.get("workdir")
     if workdir:
         os.chdir(workdir)
-    os.environ.update(spec.get("env", {}))
-    os.execv(command[0], command)
+    if spec.get("clean_env"):
+        environment = {name: os.environ[name] for name in ENV_KEEP if name in os.environ}
+    else:
+        environment = dict(os.environ)
+    environment.update(spec.get("env", {}))
+    os.execve(command[0], command, environment)
     return 0  # not reached
 
 
