@@ -7,13 +7,15 @@ plausible bug from the mutation catalogue, so the class is not all alike), then 
 `seqlab grade` command for each worker count, in a fresh workspace each run, alternating the
 worker counts so that a change in the machine's load hits both.  Prints the median seconds,
 submissions per minute, the speed-up over the first worker count, and the load average, since on
-a shared machine the figures depend on what else runs.
+a shared machine the figures depend on what else runs: for each run it also prints how many cores
+other processes kept busy meanwhile (from /proc/stat, minus the run's own CPU time).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,16 +42,35 @@ def build_class(folder: Path, lesson: str, students: int) -> None:
         nbformat.write(submission(lesson, answers), folder / f"s{index:03d}.ipynb")
 
 
-def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> float:
+def busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux), or None."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> tuple[float, float | None]:
+    """(wall seconds, average cores other processes kept busy meanwhile)."""
     workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=scratch))
     command = [sys.executable, "-m", "seqlab.tools.cli", "grade", str(folder), "--lesson", lesson]
     command += ["--workspace", str(workspace), "--workers", str(workers)]
+    busy, own = busy_seconds(), own_cpu_seconds()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"seqlab grade failed:\n{done.stdout}\n{done.stderr}")
-    return seconds
+    after = busy_seconds()
+    others = None if busy is None or after is None else max(0.0, (after - busy) - (own_cpu_seconds() - own)) / seconds
+    return seconds, others
 
 
 def main() -> int:
@@ -67,10 +88,11 @@ def main() -> int:
         build_class(folder, args.lesson, args.students)
         for run in range(args.runs):
             for workers in args.workers:
-                seconds = time_run(folder, args.lesson, workers, Path(scratch))
+                seconds, others = time_run(folder, args.lesson, workers, Path(scratch))
                 times[workers].append(seconds)
                 loads.append(os.getloadavg()[0])
-                print(f"run {run + 1}: {workers} worker(s): {seconds:.1f} s", flush=True)
+                busy = "" if others is None else f"  (other processes kept {others:.2f} cores busy)"
+                print(f"run {run + 1}: {workers} worker(s): {seconds:.1f} s{busy}", flush=True)
     base = statistics.median(times[args.workers[0]])
     print(f"\n{args.students} submissions of {args.lesson}, {os.cpu_count()} cores, median of {args.runs} runs")
     print(f"{'workers':>8} {'seconds':>9} {'per minute':>11} {'speed-up':>9}   runs")

@@ -90,12 +90,16 @@ del __seqlab_integrity
 """
 
 _DEATHS = {
-    signal.SIGXCPU: "it used up its CPU-time limit",
-    signal.SIGKILL: "it was killed (out of memory, or killed by another process)",
-    signal.SIGSEGV: "it crashed (segmentation fault)",
-    signal.SIGABRT: "it aborted",
-    signal.SIGBUS: "it crashed (bus error)",
-    signal.SIGXFSZ: "it wrote a file over the size limit",
+    getattr(signal, name): meaning
+    for name, meaning in (
+        ("SIGXCPU", "it used up its CPU-time limit"),
+        ("SIGKILL", "it was killed (out of memory, or killed by another process)"),
+        ("SIGSEGV", "it crashed (segmentation fault)"),
+        ("SIGABRT", "it aborted"),
+        ("SIGBUS", "it crashed (bus error)"),
+        ("SIGXFSZ", "it wrote a file over the size limit"),
+    )
+    if hasattr(signal, name)  # Windows has few of them
 }
 
 
@@ -231,7 +235,8 @@ class ResilientExecute(Execute):
                 except (DeadKernelError, CellTimeoutError) as error:
                     return index, self._stop_kernel(error), False
                 finally:
-                    self._reap(index)
+                    if cell.cell_type == "code":
+                        self._reap(index)
                     self._note_dropped_output(index)
         return None
 

@@ -189,7 +189,25 @@ def _proc_entries() -> list[tuple[int, int, int]]:
 
 
 def _processes_of(uid: int) -> list[int]:
-    return [pid for pid, _, owner in _proc_entries() if owner == uid]
+    """Live processes owned by ``uid``: the owner of /proc/<pid> is the process's user, one stat each."""
+    found = []
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(entry.name))
+    return found
 
 
 def _processes_of_this_user() -> int:
