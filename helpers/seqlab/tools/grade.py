@@ -310,78 +310,78 @@ def grade(
     if cell_timeout is not None:
         limits = Limits(**{**limits.settings(), "timeout": cell_timeout})
     course.resolve_lessons([lesson])
-    with _locked(workspace), tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
-        pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
-        capabilities = probe()
-        log(describe(limits, capabilities))
-        template = workspace.template(lesson)
-        prepare_gradebook(course, lesson, template, limits.timeout)
-        if Path(workspace.db_url.removeprefix("sqlite:///")).exists():
-            prepare_gradebook(course, lesson, workspace, limits.timeout)  # update the lesson, keep the students
-        else:  # a new class gradebook: the template is exactly that
-            shutil.copyfile(template.root / "gradebook.db", workspace.root / "gradebook.db")
-        columns = lesson_columns(workspace.template(lesson), lesson)
-        grade_ids = {column.name for column in columns}
-        settings = _settings(course, lesson, limits)
-        hide = _hidden_folders(course, workspace, submissions)
+    with _locked(workspace):
+        with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
+            pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
+            capabilities = probe()
+            log(describe(limits, capabilities))
+            template = workspace.template(lesson)
+            prepare_gradebook(course, lesson, template, limits.timeout)
+            if Path(workspace.db_url.removeprefix("sqlite:///")).exists():
+                prepare_gradebook(course, lesson, workspace, limits.timeout)  # update the lesson, keep the students
+            else:  # a new class gradebook: the template is exactly that
+                shutil.copyfile(template.root / "gradebook.db", workspace.root / "gradebook.db")
+            columns = lesson_columns(workspace.template(lesson), lesson)
+            grade_ids = {column.name for column in columns}
+            settings = _settings(course, lesson, limits)
+            hide = _hidden_folders(course, workspace, submissions)
 
-        results: dict[str, StudentResult] = {}
-        jobs, reused = [], 0
-        for student, path in pairs:
-            result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
-            own = workspace.own(student, lesson)
-            previous = load_current(own.root, result.sha256, settings)
-            if previous is not None:
-                results[student] = previous
-                reused += 1
-                if previous.status != "error":  # idempotent; finishes a run killed right after this worker
-                    merge_into_gradebook(own, workspace, lesson, student)
+            results: dict[str, StudentResult] = {}
+            jobs, reused = [], 0
+            for student, path in pairs:
+                result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
+                own = workspace.own(student, lesson)
+                previous = load_current(own.root, result.sha256, settings)
+                if previous is not None and previous.status != "error":  # a failed attempt is tried again
+                    results[student] = previous
+                    reused += 1
+                    merge_into_gradebook(own, workspace, lesson, student)  # idempotent: a run killed right after
                     publish(own, workspace, student, lesson)
-                continue
-            results[student] = result
-            problem = check_notebook(path, lesson, grade_ids)
-            if problem:
-                result.fail("invalid", problem)
-                publish(own, workspace, student, lesson)  # nothing: removes stale published files
-                continue
-            jobs.append(_worker_job(course, workspace, lesson, result, path, settings, capabilities, hide))
-        for name, reason in refused:
-            results[name] = StudentResult(name, name, status="invalid", notes=[reason])
+                    continue
+                results[student] = result
+                problem = check_notebook(path, lesson, grade_ids)
+                if problem:
+                    result.fail("invalid", problem)
+                    publish(own, workspace, student, lesson)  # nothing: removes stale published files
+                    continue
+                jobs.append(_worker_job(course, workspace, lesson, result, path, settings, capabilities, hide))
+            for name, reason in refused:
+                results[name] = StudentResult(name, name, status="invalid", notes=[reason])
 
-        log(
-            f"Grading {len(jobs)} submission(s) of {lesson} with {workers} worker(s) in {workspace.root}"
-            + (f"; {reused} unchanged since the last run, kept" if reused else "")
-        )
-        done = 0
+            log(
+                f"Grading {len(jobs)} submission(s) of {lesson} with {workers} worker(s) in {workspace.root}"
+                + (f"; {reused} unchanged since the last run, kept" if reused else "")
+            )
+            done = 0
 
-        def on_done(job: Job, outcome: Outcome) -> None:
-            nonlocal done
-            done += 1
-            result = _finish(results[job.key], outcome)
-            results[job.key] = result
-            own = workspace.own(job.key, lesson)
-            if result.status != "error":
-                try:
-                    merge_into_gradebook(own, workspace, lesson, job.key)
-                    publish(own, workspace, job.key, lesson)
-                except Exception as error:  # the grades stand; the class gradebook is a copy for the formgrader
-                    result.flag(f"could not copy into the class gradebook: {error}")
-            log(f"  [{done}/{len(jobs)}] {job.key} {result.status} {result.total:g} ({outcome.seconds:.0f} s)")
+            def on_done(job: Job, outcome: Outcome) -> None:
+                nonlocal done
+                done += 1
+                result = _finish(results[job.key], outcome)
+                results[job.key] = result
+                own = workspace.own(job.key, lesson)
+                if result.status != "error":
+                    try:
+                        merge_into_gradebook(own, workspace, lesson, job.key)
+                        publish(own, workspace, job.key, lesson)
+                    except Exception as error:  # the grades stand; the class gradebook is a copy for the formgrader
+                        result.flag(f"could not copy into the class gradebook: {error}")
+                log(f"  [{done}/{len(jobs)}] {job.key} {result.status} {result.total:g} ({outcome.seconds:.0f} s)")
 
-        if jobs:
-            from seqlab.tools.grade_worker import preload
+            if jobs:
+                from seqlab.tools.grade_worker import preload
 
-            preload()
-        run_pool(jobs, workers, on_done)
+                preload()
+            run_pool(jobs, workers, on_done)
 
-    ordered = sorted(results.values(), key=lambda r: r.student)
-    for result in ordered:
-        result.scores = {c.name: result.scores.get(c.name, 0.0) for c in columns}
-    max_total = sum(c.points for c in columns)
-    csv_path = workspace.grades_csv(lesson)
-    _write_csv(csv_path, lesson, columns, ordered, max_total)
-    for r in ordered:
-        notes = f"  ({'; '.join(r.notes)})" if r.notes else ""
-        log(f"  {r.student:<20} {r.status:<8} {r.total:g}/{max_total:g}{notes}")
-    log(f"Grades: {csv_path}\nFeedback: {workspace.feedback('<student>', lesson)}")
+        ordered = sorted(results.values(), key=lambda r: r.student)
+        for result in ordered:
+            result.scores = {c.name: result.scores.get(c.name, 0.0) for c in columns}
+        max_total = sum(c.points for c in columns)
+        csv_path = workspace.grades_csv(lesson)
+        _write_csv(csv_path, lesson, columns, ordered, max_total)
+        for r in ordered:
+            notes = f"  ({'; '.join(r.notes)})" if r.notes else ""
+            log(f"  {r.student:<20} {r.status:<8} {r.total:g}/{max_total:g}{notes}")
+        log(f"Grades: {csv_path}\nFeedback: {workspace.feedback('<student>', lesson)}")
     return csv_path, ordered
