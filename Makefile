@@ -23,7 +23,7 @@ help:
 	@echo "make execute    execute solutions/ in fresh kernels and store outputs"
 	@echo "make release    regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make lint       ruff on the package, tests and notebooks"
-	@echo "make bench      time solution execution and grading per lesson"
+	@echo "make bench      time solution execution and grading per lesson, then class grading throughput"
 	@echo "make bench-grading  grading throughput of a class with 1 and 2 workers"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
@@ -66,6 +66,7 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_grading.py
 
 bench-grading: $(STAMP)
 	$(BIN)/python tests/bench_grading.py
