@@ -14,7 +14,7 @@ export SEQLAB_PROGRESS ?= 0
 # nbgrader calls the `alembic` executable: the venv's bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help install lab test test-fast nbval lint format execute release bench clean
+.PHONY: help install lab test test-fast nbval lint format execute release bench bench-grading clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (sets up .venv first)"
@@ -23,7 +23,8 @@ help:
 	@echo "make execute    execute solutions/ in fresh kernels and store outputs"
 	@echo "make release    regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make lint       ruff on the package, tests and notebooks"
-	@echo "make bench      time solution execution and grading per lesson"
+	@echo "make bench      time solution execution and grading per lesson, then class grading throughput"
+	@echo "make bench-grading  grading throughput of a class with 1 and 2 workers"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version' \
@@ -65,6 +66,10 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_grading.py
+
+bench-grading: $(STAMP)
+	$(BIN)/python tests/bench_grading.py
 
 clean:
 	rm -rf _grading _build .pytest_cache

@@ -3,8 +3,9 @@
     python tests/bench.py [--lessons 01_rnn ...] [--runs 3] [--skip-setup]
 
 Execution runs a copy of the solution notebook (the repository is not touched).  Grading is one
-reference submission through `seqlab grade`'s per-student worker (autograde + feedback), after the
-gradebook is prepared; the whole `seqlab grade` command for that one student is timed too.
+reference submission through `seqlab grade`'s per-student worker (sandboxed autograde + feedback),
+after the gradebook is prepared; the whole `seqlab grade` command for that one student is timed too.
+For a class with 1 and 2 workers see tests/bench_grading.py.
 Set-up clones the repository into a temporary folder and runs `make install` there (new .venv).
 """
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from seqlab.tools.course import Course  # noqa: E402
 from seqlab.tools.execute import execute_notebook  # noqa: E402
-from seqlab.tools.grade import StudentResult, grade, grade_one, prepare_gradebook  # noqa: E402
+from seqlab.tools.grade import grade, grade_one, prepare_gradebook  # noqa: E402
 from seqlab.tools.workspace import Workspace  # noqa: E402
 from tests.support import submission  # noqa: E402
 
@@ -47,13 +48,9 @@ def time_grading(course: Course, lesson: str, scratch: Path) -> tuple[float, flo
     start = time.perf_counter()
     grade(course, folder, lesson, workspace, log=lambda _: None)
     whole = time.perf_counter() - start
-    prepare_gradebook(course, lesson, workspace, 60)
-    target = workspace.submitted("student", lesson)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "student.ipynb", target)
-    result = StudentResult("student", "student.ipynb")
+    prepare_gradebook(course, lesson, workspace.template(lesson), 60)
     start = time.perf_counter()
-    grade_one(course, lesson, workspace, result, 60)
+    result = grade_one(course, lesson, workspace, "again", folder / "student.ipynb")
     one = time.perf_counter() - start
     assert result.status == "graded", result.notes
     return one, whole

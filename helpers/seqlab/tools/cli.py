@@ -47,14 +47,24 @@ def _check(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from seqlab.tools.grade import grade
+    from seqlab.tools.limits import Limits, parse_size
     from seqlab.tools.workspace import Workspace
 
     course = find_course()
     workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading")
-    _, results = grade(course, Path(args.submissions).resolve(), args.lesson, workspace, cell_timeout=args.timeout)
-    problems = [r for r in results if r.status != "graded"]
+    try:
+        memory = None if args.memory.lower() in ("none", "off") else parse_size(args.memory)
+    except ValueError as error:
+        raise ToolError(str(error)) from None
+    if args.workers < 1 or args.timeout < 1 or (args.cpu_time is not None and args.cpu_time < 1):
+        raise ToolError("--workers, --timeout and --cpu-time must be positive")
+    limits = Limits(timeout=args.timeout, memory=memory, cpu_time=args.cpu_time)
+    _, results = grade(course, Path(args.submissions).resolve(), args.lesson, workspace, limits, args.workers)
+    problems = [r for r in results if r.needs_attention]
     if problems:
         print(f"{len(problems)} submission(s) need attention: {', '.join(r.student for r in problems)}")
+        for r in problems:
+            print(f"  {r.student} ({r.status}): {'; '.join(r.notes) or 'no details'}")
         return 1
     return 0
 
@@ -82,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lesson", required=True, help="lesson id, e.g. 01_rnn")
     p.add_argument("--workspace", default=None, help="grading folder (default: _grading/ in the course)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1; one per core)")
+    p.add_argument("--memory", default="4G", help="address space per kernel, e.g. 4G (default), or 'none'")
+    p.add_argument("--cpu-time", type=int, default=600, help="CPU seconds per kernel (default 600)")
     p.set_defaults(run=_grade)
     return parser
 

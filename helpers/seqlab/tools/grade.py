@@ -1,61 +1,83 @@
-"""``seqlab grade SUBMISSIONS --lesson L``: autograde a whole class with nbgrader.
+"""``seqlab grade SUBMISSIONS --lesson L``: autograde a whole class with nbgrader, safely and in parallel.
 
 SUBMISSIONS is a folder or a zip of notebooks, one per student, named by student id
-(``alice.ipynb``).  Each is copied into nbgrader's layout inside the grading workspace (the
-originals are never touched) and autograded in a worker process of its own
-(:mod:`seqlab.tools.grade_worker`), so one broken
-submission (invalid JSON, a crash, an infinite loop, deleted cells) costs only that student.
-The workspace then holds ``grades.csv`` (one row per student, one column per graded cell) and
-nbgrader's HTML feedback per student.
+(``alice.ipynb``).  The run
+
+1. takes a lock on the workspace (one run at a time), probes which limits this machine enforces
+   (:mod:`seqlab.tools.limits`), and prepares the lesson once: a template gradebook holding the
+   assignment (with its hidden tests), and the class gradebook the formgrader uses;
+2. checks each file in this process: not a notebook, or not this lesson's notebook, makes the
+   student ``invalid`` at once; a student whose file and settings are unchanged since a complete
+   earlier result (``result.json``, matched by SHA-256) is not graded again;
+3. grades the rest with ``--workers N`` worker processes (:mod:`seqlab.tools.grade_worker`), each
+   in the student's own folder with a copy of the template gradebook: workers share no database,
+   so results do not depend on how many run at once;
+4. as each worker ends, copies its scores into the class gradebook and publishes the autograded
+   notebook and feedback (serially, in this process, atomically);
+5. writes ``grades.csv`` atomically: one row per student, one column per graded cell, a status
+   (``graded``, ``flagged``, ``invalid``, ``error``) and notes naming the notebook and cell.
+
+The originals are never modified: workers grade copies.  Killing a run loses only the students
+being graded at that moment; running the same command again finishes the class.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from seqlab.tools.course import Course, ToolError, ensure_scripts_on_path
+from seqlab.tools.limits import Capabilities, Limits, describe, probe
+from seqlab.tools.pool import Job, Outcome, run_pool
+from seqlab.tools.records import (
+    StudentResult,
+    load_current,
+    merge_into_gradebook,
+    publish,
+    sha256_of,
+    write_atomically,
+)
 from seqlab.tools.workspace import Workspace, nbgrader_config
 
+__all__ = ["StudentResult", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
+
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-#: Limit for one student's whole autograde process (per-cell limits are tighter).
+#: Limit for one student's whole grading process (per-cell limits are tighter).
 SUBMISSION_TIMEOUT = int(os.environ.get("SEQLAB_SUBMISSION_TIMEOUT", "900"))
 
 
-@dataclass
-class StudentResult:
-    """One row of grades.csv."""
+@dataclass(frozen=True)
+class Column:
+    """A graded cell of the lesson: its grade id, points, and whether it is answered in words."""
 
-    student: str
-    source: str
-    status: str = "graded"  # graded | invalid | error
-    scores: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> float:
-        return sum(self.scores.values())
+    name: str
+    points: float
+    written: bool = False
 
 
-def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
-    """(student id, notebook path) pairs from a folder or a zip; names that are not ids are refused.
+def collect_submissions(source: Path, scratch: Path) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+    """(student id, notebook path) pairs from a folder or a zip, and (file name, reason) for files refused.
+
+    A file whose name is not a student id is refused, not graded: it gets a row of its own, so one
+    misnamed file never stops a class.
 
     Raises:
-        ToolError: ``source`` does not exist, holds no notebooks, a name is not a student id, or a zip
-            holds two notebooks of the same name.
+        ToolError: ``source`` does not exist, holds no notebooks, or a zip holds two notebooks of the
+            same name.
     """
     if not source.exists():
         raise ToolError(f"{source}: no such folder or zip")
@@ -73,98 +95,17 @@ def collect_submissions(source: Path, scratch: Path) -> list[tuple[str, Path]]:
         folder = scratch
     else:
         folder = source
-    pairs = []
+    pairs, refused = [], []
     for path in sorted(folder.glob("*.ipynb")):
-        student = path.stem
-        if not STUDENT_ID.match(student):
-            raise ToolError(f"{path.name}: the file name must be the student id (letters, digits, '_', '.', '@', '-')")
-        pairs.append((student, path))
-    if not pairs:
+        if STUDENT_ID.match(path.stem):
+            pairs.append((path.stem, path))
+        else:
+            refused.append(
+                (path.name, "the file name is not a student id (letters, digits, '_', '.', '@', '-'): rename it")
+            )
+    if not pairs and not refused:
         raise ToolError(f"{source}: no .ipynb submissions found (expected one notebook per student, named by id)")
-    return pairs
-
-
-#: Causes of a failed autograde, recognised in the worker's log, in the words an instructor needs.
-DIAGNOSES = (
-    ("CellTimeoutError", "a cell ran past its time limit and could not be interrupted"),
-    ("DeadKernelError", "the kernel died (crash, os._exit or memory exhausted)"),
-    ("UnresponsiveKernelError", "the kernel stopped responding"),
-)
-
-
-def _diagnose(log: str, error: str) -> str:
-    for marker, meaning in DIAGNOSES:
-        if marker in log or marker in error:
-            return meaning
-    return _last_line(error)
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no details"
-
-
-def _notes_from_autograded(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    nb = nbformat.read(path, as_version=4)
-    notes = []
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                notes.append(f"cell {index} timed out")
-    return notes
-
-
-def _read_scores(workspace: Workspace, lesson: str, results: list[StudentResult]) -> list[tuple[str, float]]:
-    """Fill ``scores`` from the gradebook; return (grade cell id, max points) in notebook order."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(workspace.db_url, course_id="seqmodels") as gradebook:
-        assignment = gradebook.find_assignment(lesson)
-        notebook = assignment.notebooks[0]
-        cells = [(cell.name, cell.max_score) for cell in notebook.grade_cells]
-        for result in results:
-            result.scores = {name: 0.0 for name, _ in cells}
-            if result.status != "graded":
-                continue
-            try:
-                submission = gradebook.find_submission_notebook(notebook.name, lesson, result.student)
-            except MissingEntry:
-                result.status = "error"
-                result.notes.append("no grades were recorded")
-                continue
-            for grade in submission.grades:
-                result.scores[grade.name] = float(grade.score or 0.0)
-                if grade.needs_manual_grade:
-                    result.notes.append(f"{grade.name} needs manual grading")
-    return [(name, float(max_score)) for name, max_score in cells]
-
-
-def _write_csv(
-    path: Path, lesson: str, columns: list[tuple[str, float]], results: list[StudentResult], max_total: float
-) -> None:
-    """One row per student, one column per graded cell (headed "grade_id (max points)"); atomic."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    headers = [f"{name} ({max_score:g})" for name, max_score in columns]
-    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"])
-    for r in results:
-        writer.writerow(
-            [
-                r.student,
-                lesson,
-                r.status,
-                f"{r.total:g}",
-                f"{max_total:g}",
-                *(f"{v:g}" for v in r.scores.values()),
-                "; ".join(r.notes),
-                r.source,
-            ]
-        )
-    temporary = path.with_suffix(".csv.tmp")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(temporary, path)
+    return pairs, refused
 
 
 def prepare_gradebook(course: Course, lesson: str, workspace: Workspace, cell_timeout: int) -> None:
@@ -183,46 +124,174 @@ def prepare_gradebook(course: Course, lesson: str, workspace: Workspace, cell_ti
         raise ToolError(f"nbgrader could not prepare {lesson} for grading:\n{prepared.get('log', '')}")
 
 
-def grade_one(course: Course, lesson: str, workspace: Workspace, result: StudentResult, cell_timeout: int) -> None:
-    """Autograde one copied submission in its own process and record the outcome in ``result``."""
+def lesson_columns(workspace: Workspace, lesson: str) -> list[Column]:
+    """The lesson's graded cells in notebook order, from a prepared gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(workspace.db_url, course_id="seqmodels") as gradebook:
+        notebook = gradebook.find_assignment(lesson).notebooks[0]
+        written = {cell.name for cell in notebook.solution_cells}
+        return [Column(cell.name, float(cell.max_score), cell.name in written) for cell in notebook.grade_cells]
+
+
+def check_notebook(path: Path, lesson: str, grade_ids: set[str]) -> str | None:
+    """Why ``path`` cannot be graded as this lesson's notebook, or None if it can."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            return "not a valid notebook: the file is empty"
+        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicated cell ids: repaired when graded
+            nbformat.validate(nb)
+    except Exception as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else repr(error)
+        return f"not a valid notebook: {reason}"
+    found = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in nb.cells} - {None}
+    if not found & grade_ids:
+        others = ", ".join(sorted(str(f) for f in found)[:3]) or "none"
+        return f"not the {lesson} notebook: none of its graded cells are in it (grade ids found: {others})"
+    return None
+
+
+def _write_csv(path: Path, lesson: str, columns: list, results: list[StudentResult], max_total: float) -> None:
+    """One row per student, one column per graded cell (headed "grade_id (max points)"); atomic.
+
+    ``columns`` holds (grade id, max points) pairs or :class:`Column` objects.
+    """
+    columns = [(c.name, c.points) if isinstance(c, Column) else c for c in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    headers = [f"{name} ({max_score:g})" for name, max_score in columns]
+    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"])
+    for r in results:
+        writer.writerow(
+            [
+                r.student,
+                lesson,
+                r.status,
+                f"{r.total:g}",
+                f"{max_total:g}",
+                *(f"{r.scores.get(name, 0.0):g}" for name, _ in columns),
+                _spreadsheet_safe("; ".join(r.notes)),
+                _spreadsheet_safe(r.source),
+            ]
+        )
+    write_atomically(path, buffer.getvalue().encode("utf-8"))
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (student-controlled text ends up in notes)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@contextlib.contextmanager
+def _locked(workspace: Workspace) -> Iterator[None]:
+    """One grading run per workspace at a time (the lock dies with the process that holds it)."""
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    with open(workspace.lock, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ToolError(f"another seqlab grade is running in {workspace.root}; wait for it to finish") from None
+        yield
+
+
+def _hidden_folders(course: Course, workspace: Workspace, submissions: Path) -> list[str]:
+    """What student code must not see: the solutions, the grading workspace, the submissions."""
+    folders = [course.solutions, workspace.root, submissions if submissions.is_dir() else submissions.parent]
+    return [str(folder.resolve()) for folder in folders]
+
+
+def _settings(course: Course, lesson: str, limits: Limits) -> dict:
+    """Everything a result depends on besides the submitted file: regrade when any changes."""
+    return {"lesson": lesson, "source": sha256_of(course.solution(lesson)), "limits": limits.settings()}
+
+
+def _worker_job(
+    course: Course,
+    workspace: Workspace,
+    lesson: str,
+    result: StudentResult,
+    path: Path,
+    settings: dict,
+    capabilities: Capabilities,
+    hide: list[str],
+) -> Job:
+    own = workspace.own(result.student, lesson)
     command = [
         sys.executable,
         "-m",
         "seqlab.tools.grade_worker",
         "--course",
         str(course.root),
-        "--workspace",
-        str(workspace.root),
+        "--root",
+        str(own.root),
+        "--template",
+        str(workspace.template(lesson).root / "gradebook.db"),
         "--lesson",
         lesson,
         "--student",
         result.student,
-        "--timeout",
-        str(cell_timeout),
+        "--submission",
+        str(path),
+        "--source",
+        result.source,
+        "--sha256",
+        result.sha256,
+        "--settings",
+        json.dumps(settings),
+        "--capabilities",
+        json.dumps(capabilities.__dict__, default=list),
+        "--hide",
+        json.dumps(hide),
     ]
+    from seqlab.tools import grade_worker  # imported here, so forked workers start with nbgrader loaded
+
+    return Job(result.student, command, str(course.root), SUBMISSION_TIMEOUT, entry=grade_worker.main)
+
+
+def _finish(result: StudentResult, outcome: Outcome) -> StudentResult:
+    """The worker's result, or an ``error`` result saying why there is none."""
+    from seqlab.tools.grade_worker import last_line
+    from seqlab.tools.sandbox import clean_up_after
+
+    if outcome.timed_out:
+        clean_up_after(outcome.pid)
+        result.fail("error", f"grading took longer than {SUBMISSION_TIMEOUT} s and was stopped")
+        return result
     try:
-        # On time-out the worker is killed; its kernel exits by itself when its parent is gone
-        # (ipykernel watches JPY_PARENT_PID), which tests/test_grading.py checks.
-        done = subprocess.run(command, cwd=course.root, capture_output=True, text=True, timeout=SUBMISSION_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        result.status = "error"
-        result.notes.append(f"autograding took longer than {SUBMISSION_TIMEOUT} s and was stopped")
-        return
-    try:
-        outcome = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        result.status = "error"
-        result.notes.append(f"the grading process failed (exit {done.returncode}): {_last_line(done.stderr)}")
-        return
-    if not outcome["autograde"] or not workspace.autograded(result.student, lesson).is_file():
-        result.status = "error"
-        log_path = workspace.log(result.student)
-        log = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
-        result.notes.append(f"autograde failed: {_diagnose(log, outcome['error'])} (log: {log_path})")
-        return
-    result.notes += _notes_from_autograded(workspace.autograded(result.student, lesson))
-    if not outcome["feedback"]:
-        result.notes.append(f"feedback could not be generated: {_last_line(outcome['error'])}")
+        data = json.loads(outcome.stdout.strip().splitlines()[-1])
+        return StudentResult(**data)
+    except (IndexError, ValueError, TypeError):
+        clean_up_after(outcome.pid)
+        result.fail("error", f"the grading process failed (exit {outcome.returncode}): {last_line(outcome.stderr)}")
+        return result
+
+
+def grade_one(
+    course: Course, lesson: str, workspace: Workspace, student: str, path: Path, limits: Limits | None = None
+) -> StudentResult:
+    """Grade one student in a worker, as ``grade`` does, without the class steps (for the benchmark).
+
+    The template gradebook must be prepared (:func:`prepare_gradebook` on ``workspace.template(lesson)``).
+    """
+    from seqlab.tools.grade_worker import preload
+
+    limits = limits or Limits()
+    settings = _settings(course, lesson, limits)
+    result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
+    hide = _hidden_folders(course, workspace, path.parent)
+    preload()
+    outcomes: list[Outcome] = []
+    job = _worker_job(course, workspace, lesson, result, path, settings, probe(), hide)
+    run_pool([job], 1, lambda _, outcome: outcomes.append(outcome))
+    return _finish(result, outcomes[0])
 
 
 def grade(
@@ -230,40 +299,89 @@ def grade(
     submissions: Path,
     lesson: str,
     workspace: Workspace,
-    cell_timeout: int = 60,
+    limits: Limits | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
+    *,
+    cell_timeout: int | None = None,
 ) -> tuple[Path, list[StudentResult]]:
     """Autograde every submission; write grades.csv and feedback.  Returns (csv path, results)."""
+    limits = limits or Limits()
+    if cell_timeout is not None:
+        limits = Limits(**{**limits.settings(), "timeout": cell_timeout})
     course.resolve_lessons([lesson])
-    results: list[StudentResult] = []
-    with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
-        pairs = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
-        prepare_gradebook(course, lesson, workspace, cell_timeout)
-        log(f"Grading {len(pairs)} submission(s) of {lesson} in {workspace.root}")
-        for student, path in pairs:
-            result = StudentResult(student, path.name)
-            results.append(result)
-            for step in ("submitted", "autograded", "feedback"):
-                shutil.rmtree(workspace.root / step / student / lesson, ignore_errors=True)
-            try:
-                nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
-            except Exception as error:
-                reason = str(error).splitlines()[0][:200] if str(error) else repr(error)
-                result.status = "invalid"
-                result.notes.append(f"not a valid notebook: {reason}")
-                continue
-            target = workspace.submitted(student, lesson)
-            target.parent.mkdir(parents=True)
-            shutil.copyfile(path, target)
-            grade_one(course, lesson, workspace, result, cell_timeout)
+    with _locked(workspace):
+        with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
+            pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
+            capabilities = probe()
+            log(describe(limits, capabilities))
+            template = workspace.template(lesson)
+            prepare_gradebook(course, lesson, template, limits.timeout)
+            if Path(workspace.db_url.removeprefix("sqlite:///")).exists():
+                prepare_gradebook(course, lesson, workspace, limits.timeout)  # update the lesson, keep the students
+            else:  # a new class gradebook: the template is exactly that
+                shutil.copyfile(template.root / "gradebook.db", workspace.root / "gradebook.db")
+            columns = lesson_columns(workspace.template(lesson), lesson)
+            grade_ids = {column.name for column in columns}
+            settings = _settings(course, lesson, limits)
+            hide = _hidden_folders(course, workspace, submissions)
 
-    columns = _read_scores(workspace, lesson, results)
-    max_total = sum(max_score for _, max_score in columns)
-    csv_path = workspace.grades_csv(lesson)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_csv(csv_path, lesson, columns, results, max_total)
-    for r in results:
-        notes = f"  ({'; '.join(r.notes)})" if r.notes else ""
-        log(f"  {r.student:<20} {r.status:<8} {r.total:g}/{max_total:g}{notes}")
-    log(f"Grades: {csv_path}\nFeedback: {workspace.feedback('<student>', lesson)}")
-    return csv_path, results
+            results: dict[str, StudentResult] = {}
+            jobs, reused = [], 0
+            for student, path in pairs:
+                result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
+                own = workspace.own(student, lesson)
+                previous = load_current(own.root, result.sha256, settings)
+                if previous is not None and previous.status != "error":  # a failed attempt is tried again
+                    results[student] = previous
+                    reused += 1
+                    merge_into_gradebook(own, workspace, lesson, student)  # idempotent: a run killed right after
+                    publish(own, workspace, student, lesson)
+                    continue
+                results[student] = result
+                problem = check_notebook(path, lesson, grade_ids)
+                if problem:
+                    result.fail("invalid", problem)
+                    publish(own, workspace, student, lesson)  # nothing: removes stale published files
+                    continue
+                jobs.append(_worker_job(course, workspace, lesson, result, path, settings, capabilities, hide))
+            for name, reason in refused:
+                results[name] = StudentResult(name, name, status="invalid", notes=[reason])
+
+            log(
+                f"Grading {len(jobs)} submission(s) of {lesson} with {workers} worker(s) in {workspace.root}"
+                + (f"; {reused} unchanged since the last run, kept" if reused else "")
+            )
+            done = 0
+
+            def on_done(job: Job, outcome: Outcome) -> None:
+                nonlocal done
+                done += 1
+                result = _finish(results[job.key], outcome)
+                results[job.key] = result
+                own = workspace.own(job.key, lesson)
+                if result.status != "error":
+                    try:
+                        merge_into_gradebook(own, workspace, lesson, job.key)
+                        publish(own, workspace, job.key, lesson)
+                    except Exception as error:  # the grades stand; the class gradebook is a copy for the formgrader
+                        result.flag(f"could not copy into the class gradebook: {error}")
+                log(f"  [{done}/{len(jobs)}] {job.key} {result.status} {result.total:g} ({outcome.seconds:.0f} s)")
+
+            if jobs:
+                from seqlab.tools.grade_worker import preload
+
+                preload()
+            run_pool(jobs, workers, on_done)
+
+        ordered = sorted(results.values(), key=lambda r: r.student)
+        for result in ordered:
+            result.scores = {c.name: result.scores.get(c.name, 0.0) for c in columns}
+        max_total = sum(c.points for c in columns)
+        csv_path = workspace.grades_csv(lesson)
+        _write_csv(csv_path, lesson, columns, ordered, max_total)
+        for r in ordered:
+            notes = f"  ({'; '.join(r.notes)})" if r.notes else ""
+            log(f"  {r.student:<20} {r.status:<8} {r.total:g}/{max_total:g}{notes}")
+        log(f"Grades: {csv_path}\nFeedback: {workspace.feedback('<student>', lesson)}")
+    return csv_path, ordered

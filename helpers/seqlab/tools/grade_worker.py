@@ -1,45 +1,251 @@
-"""Autograde one student's submission and write its feedback, in a process of its own.
+"""Grade one student's submission in a process of its own, inside the student's own folder.
 
-``seqlab grade`` starts one of these per submission (``python -m seqlab.tools.grade_worker``), so
-whatever the student's code does to its kernel or to this process costs only that student.  The
-last line printed is a JSON object: ``{"autograde": bool, "feedback": bool, "error": str}``.
+``seqlab grade`` starts one of these per submission (``python -m seqlab.tools.grade_worker``),
+several at a time with ``--workers``.  The worker
+
+1. empties the student's folder (``<workspace>/students/<lesson>/<id>/``) and puts a copy of the
+   prepared template gradebook and of the submitted file there, so concurrent workers never
+   share a gradebook (no SQLite lock contention) and the original file is never touched;
+2. autogrades with nbgrader, its Execute step replaced by
+   :class:`~seqlab.tools.resilient.ResilientExecute` and every kernel started in a
+   :class:`~seqlab.tools.sandbox.KernelSandbox` with the run's limits;
+3. generates the feedback, reads the scores back from its gradebook, and writes ``result.json``
+   atomically, the last thing it does: a folder without it holds an unfinished attempt.
+
+The last line printed is that result as JSON.  Whatever the student's code does costs only that
+student: the worker outlives its kernels, and kills whatever they left running.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import sys
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
+import nbformat
+
+from seqlab.tools.course import kernel_environment
+from seqlab.tools.limits import Capabilities, Limits
+from seqlab.tools.records import StudentResult, reset_folder, save
 from seqlab.tools.workspace import Workspace, nbgrader_config
+
+#: Causes of a failed autograde, recognised in nbgrader's log, in the words an instructor needs.
+DIAGNOSES = (
+    ("CellTimeoutError", "a cell ran past its time limit and could not be interrupted"),
+    ("DeadKernelError", "the kernel died (crash, os._exit or memory exhausted)"),
+    ("UnresponsiveKernelError", "the kernel stopped responding"),
+)
+EVENTS_FILE = "events.json"
+
+
+GENERIC = ("NbGraderException", "Please see the", "There was an error processing")
+EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
+
+
+def diagnose(log: str, error: str) -> str:
+    """The cause of a failed autograde in plain words: a known cause, else nbgrader's first specific error."""
+    for marker, meaning in DIAGNOSES:
+        if marker in log or marker in error:
+            return meaning
+    for line in (log + "\n" + (error or "")).splitlines():
+        match = EXCEPTION_LINE.match(line)
+        if match and not any(generic in line for generic in GENERIC):
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"[:300]
+    return last_line(error)
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no details"
+
+
+def preload() -> None:
+    """Import what grading needs, so that workers forked from this process start ready."""
+    import nbgrader.apps  # noqa: F401
+    from nbconvert.exporters import HTMLExporter  # noqa: F401
+
+    import seqlab.tools.resilient  # noqa: F401
+
+
+def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
+    """Copy the submitted notebook for nbgrader with the grader's own nbgrader metadata; return notes.
+
+    Students can edit any metadata.  nbgrader restores the source of locked cells, but stops
+    grading the whole notebook when a cell's nbgrader metadata is malformed, and is confused by
+    duplicated cell ids.  Here every cell whose grade id the lesson knows gets the released
+    notebook's metadata back (the first such cell; later copies lose it), other nbgrader metadata
+    is dropped, and duplicated cell ids are renumbered.  The original file is only read.
+    """
+    nb = nbformat.read(source, as_version=4)
+    released = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]
+        for cell in nbformat.read(release, as_version=4).cells
+        if "grade_id" in cell.metadata.get("nbgrader", {})
+    }
+    notes, seen = [], set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if grade_id in released and grade_id not in seen:
+            seen.add(grade_id)
+            cell.metadata["nbgrader"] = json.loads(json.dumps(released[grade_id]))
+            continue
+        del cell.metadata["nbgrader"]
+        why = "a copy of an earlier cell" if grade_id in seen else "not a cell of this lesson"
+        notes.append(f"cell {index}: its nbgrader metadata (grade id {grade_id!r}) was ignored: {why}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning says what the repair does: renumber duplicated ids
+        nbformat.validate(nb)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return notes
+
+
+def autograde_config(course: Path, own: Workspace, limits: Limits):
+    """nbgrader's configuration for this student: own gradebook and folders, resilient execution."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from seqlab.tools.resilient import ResilientExecute
+
+    config = nbgrader_config(course, own, limits.timeout)
+    config.Autograde.autograde_preprocessors = [
+        ResilientExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    config.ResilientExecute.events_file = str(own.root / EVENTS_FILE)
+    config.ResilientExecute.max_output_bytes = limits.output
+    config.Execute.interrupt_on_timeout = True
+    return config
+
+
+def cell_notes(notebook: Path, lesson: str, timeout: int) -> list[str]:
+    """Notes on time-outs and memory errors in the autograded notebook, naming each cell."""
+    from seqlab.tools.resilient import describe_cell
+
+    if not notebook.is_file():
+        return []
+    nb = nbformat.read(notebook, as_version=4)
+    notes = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            where = f"{lesson}.ipynb {describe_cell(index, cell)}"
+            if output.get("ename") == "CellTimeoutError":
+                notes.append(f"{where} timed out after {timeout} s")
+            elif "MemoryError" in text or "can't allocate memory" in text or "bad_alloc" in text:
+                notes.append(f"{where} ran out of memory")
+    return notes
+
+
+def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult) -> None:
+    """Scores from the student's gradebook; flag autograded cells that now need a human."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(own.db_url, course_id="seqmodels") as gradebook:
+        notebook = gradebook.find_assignment(lesson).notebooks[0]
+        written = {cell.name for cell in notebook.solution_cells}  # answers graded by hand anyway
+        try:
+            submission = gradebook.find_submission_notebook(notebook.name, lesson, student)
+        except MissingEntry:
+            result.fail("error", "no grades were recorded")
+            return
+        for grade in submission.grades:
+            result.scores[grade.name] = float(grade.score or 0.0)
+            if grade.needs_manual_grade and grade.name not in written:
+                result.flag(f"{lesson}.ipynb [{grade.name}] needs manual grading (test cell deleted or changed)")
+
+
+def grade(args: argparse.Namespace) -> StudentResult:
+    from nbgrader.apps import NbGraderAPI
+
+    from seqlab.tools import sandbox as sandboxes
+
+    own = Workspace(args.root)
+    settings = json.loads(args.settings)
+    limits = Limits(**settings["limits"])
+    result = StudentResult(args.student, args.source, sha256=args.sha256, settings=settings)
+    reset_folder(own.root)
+    shutil.copyfile(args.template, own.root / "gradebook.db")
+    release = Path(args.template).parent / "release" / args.lesson / f"{args.lesson}.ipynb"
+    notes = copy_submission(args.submission, release, own.submitted(args.student, args.lesson))
+    result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
+
+    sandbox = sandboxes.KernelSandbox(
+        limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)], args.student
+    )
+    sandboxes.install(sandbox)
+    try:
+        api = NbGraderAPI(config=autograde_config(args.course, own, limits))
+        with kernel_environment():
+            graded = api.autograde(args.lesson, args.student, force=True, create=True)
+        log = graded.get("log", "")
+        if graded["success"]:
+            feedback = api.generate_feedback(args.lesson, args.student, force=True)
+            log += feedback.get("log", "")
+            result.feedback = bool(feedback["success"])
+            if not result.feedback:
+                result.flag(f"feedback could not be generated: {last_line(feedback.get('error', ''))}")
+    finally:
+        sandbox.close()
+        sandboxes.install(None)
+    log_path = own.root / "grading.log"
+    log_path.write_text(log + "\n" + (graded.get("error") or ""), encoding="utf-8")
+
+    autograded = own.autograded(args.student, args.lesson)
+    if not graded["success"] or not autograded.is_file():
+        result.fail("error", f"autograde failed: {diagnose(log, graded.get('error', ''))} (log: {log_path})")
+        return result
+    events_path = own.root / EVENTS_FILE
+    events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
+    for event in events:
+        note = f"{args.lesson}.ipynb {event['message']}"
+        if event["kind"] in ("kernel_died", "not_run", "tampered"):
+            result.flag(note)
+        else:
+            result.notes.append(note)
+    result.notes += cell_notes(autograded, args.lesson, limits.timeout)
+    read_grades(own, args.lesson, args.student, result)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--course", type=Path, required=True)
-    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--root", type=Path, required=True, help="the student's own grading folder")
+    parser.add_argument("--template", type=Path, required=True, help="the prepared gradebook to copy")
     parser.add_argument("--lesson", required=True)
     parser.add_argument("--student", required=True)
-    parser.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+    parser.add_argument("--submission", type=Path, required=True, help="the submitted file (read only)")
+    parser.add_argument("--source", required=True, help="the submitted file's name, for the CSV")
+    parser.add_argument("--sha256", required=True)
+    parser.add_argument("--settings", required=True, help="JSON: the limits and what else a result depends on")
+    parser.add_argument("--capabilities", required=True, help="Capabilities as JSON")
+    parser.add_argument("--hide", default="[]", help="JSON list of folders the kernel must not see")
     args = parser.parse_args(argv)
-
-    from nbgrader.apps import NbGraderAPI
-
-    workspace = Workspace(args.workspace)
-    api = NbGraderAPI(config=nbgrader_config(args.course, workspace, args.timeout))
-    graded = api.autograde(args.lesson, args.student, force=True, create=True)
-    log = graded.get("log", "")
-    outcome = {"autograde": bool(graded["success"]), "feedback": False, "error": graded.get("error", "")}
-    if graded["success"]:
-        feedback = api.generate_feedback(args.lesson, args.student, force=True)
-        log += feedback.get("log", "")
-        outcome["feedback"] = bool(feedback["success"])
-        outcome["error"] = feedback.get("error", "")
-    log_path = workspace.log(args.student)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(log + "\n" + (outcome["error"] or ""), encoding="utf-8")
-    print(json.dumps(outcome))
+    result = grade(args)
+    save(result, args.root)
+    print(json.dumps(asdict(result)))
     return 0
 
 

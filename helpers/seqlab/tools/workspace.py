@@ -33,6 +33,18 @@ class Workspace:
     def grades_csv(self, lesson: str) -> Path:
         return self.root / lesson / "grades.csv"
 
+    def template(self, lesson: str) -> Workspace:
+        """Where the lesson is prepared once per run: a gradebook with the assignment and no student."""
+        return Workspace(self.root / "template" / lesson)
+
+    def own(self, student: str, lesson: str) -> Workspace:
+        """The student's private grading folder: a copy of the template gradebook and nbgrader's folders."""
+        return Workspace(self.root / "students" / lesson / student)
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".seqlab-grade.lock"
+
 
 def nbgrader_config(course_root: Path, workspace: Workspace, cell_timeout: int) -> Config:
     """The course's nbgrader_config.py with the grading folders moved into ``workspace``."""

@@ -1,0 +1,173 @@
+"""What a student's kernel may use while it is graded, and what this machine can enforce.
+
+:class:`Limits` holds the instructor's settings (``seqlab grade --timeout --memory --cpu-time``);
+:func:`probe` finds out once per run which of them the platform enforces, by starting a tiny
+sandboxed Python through :mod:`seqlab.tools.sandbox_launch`; :func:`describe` says it in one line
+for the grading log.  What is enforced where:
+
+========================  ===========================  ==================  =========
+limit                     Linux                         macOS               Windows
+========================  ===========================  ==================  =========
+time per cell             yes (interrupt, then kill)    yes                 yes
+memory (address space)    yes (RLIMIT_AS)               not enforced [1]_   no
+CPU seconds per kernel    yes (RLIMIT_CPU)              yes                 no
+processes and threads     yes (RLIMIT_NPROC) [2]_       yes [2]_            no
+size of a written file    yes (RLIMIT_FSIZE)            yes                 no
+output kept per cell      yes (grader side)             yes                 yes
+no network                yes (network namespace) [3]_  no                  no
+private files             yes (see below) [3]_          no                  no
+========================  ===========================  ==================  =========
+
+.. [1] macOS accepts RLIMIT_AS but does not apply it to ``mmap``; large allocations still succeed.
+.. [2] Counted per user: exact when the kernel runs as its own user id (root on Linux), otherwise
+   the kernel may start this many processes and threads on top of what the user already runs.
+.. [3] As root: a network namespace with no interface up, the kernel running under a user id
+   of its own (so it can write only its work folder and world-writable places such as /tmp),
+   and empty read-only folders mounted over the course's ``solutions/``, the grading workspace
+   and the submissions.  As an ordinary user the same namespaces are used when the kernel
+   allows unprivileged user namespaces (most distributions do), without the separate user id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("sandbox_launch.py")
+#: Sandbox user ids are this plus the grading worker's process id: unique among running workers.
+SANDBOX_UID_BASE = 1_000_000_000
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``"4G"``, ``"512M"``, ``"1.5g"``, ``"1000000"`` (binary units).
+
+    Raises:
+        ValueError: not a size.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text.lower())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (examples: 4G, 512M)")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} B"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits.  ``None`` switches a limit off.
+
+    Attributes:
+        timeout: seconds each cell may run before it is interrupted.
+        memory: bytes of address space for the kernel (torch alone maps about 1 GiB).
+        cpu_time: CPU seconds for one kernel process over the whole notebook.
+        processes: processes and threads the kernel may have (a fork bomb stops there).
+        file_size: largest file the kernel may write, in bytes.
+        output: bytes of output kept per cell; the rest is dropped with a note.
+        network: allow network access (off by default where it can be switched off).
+    """
+
+    timeout: int = 60
+    memory: int | None = 4 * 2**30
+    cpu_time: int | None = 600
+    processes: int | None = 256
+    file_size: int | None = 256 * 2**20
+    output: int = 2 * 2**20
+    network: bool = False
+
+    def settings(self) -> dict:
+        """The limits as plain data (recorded with each result, so a change regrades)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this machine enforces for a sandboxed kernel (see the module docstring)."""
+
+    platform: str
+    rlimits: bool = False
+    namespaces: bool = False
+    separate_user: bool = False
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _launch_probe(spec: dict) -> tuple[bool, str]:
+    command = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), "--", sys.executable, "-c", "pass"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, str(error)
+    return done.returncode == 0, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+
+
+def interpreter_paths() -> list[str]:
+    """Folders the kernel must be able to read: the interpreter, its environment, this package."""
+    package = Path(__file__).resolve().parents[2]  # helpers/ (an editable install) or site-packages/
+    paths = [os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(package)]
+    return list(dict.fromkeys(paths))
+
+
+@cache
+def probe() -> Capabilities:
+    """Find out, once per process, which limits and isolation work here."""
+    if sys.platform == "win32":
+        return Capabilities("windows", problems=("only the time limits are enforced on Windows",))
+    platform = "linux" if sys.platform.startswith("linux") else sys.platform
+    problems = []
+    rlimits, reason = _launch_probe({"memory": 4 * 2**30, "cpu": 60, "file_size": 2**20})
+    if not rlimits:
+        problems.append(f"resource limits: {reason}")
+    if platform != "linux":
+        return Capabilities(platform, rlimits=rlimits, problems=tuple(problems))
+    with tempfile.TemporaryDirectory(prefix="seqlab-probe-") as scratch:
+        os.chmod(scratch, 0o711)
+        home = Path(scratch) / "home"
+        home.mkdir()
+        spec = {"network": False, "hide": [], "reachable": interpreter_paths(), "staging": f"{scratch}/staging"}
+        namespaces, reason = _launch_probe(spec)
+        if not namespaces:
+            problems.append(f"network and file isolation: {reason}")
+        separate_user = False
+        if namespaces and os.geteuid() == 0:
+            uid = SANDBOX_UID_BASE + os.getpid()
+            spec = {**spec, "uid": uid, "owned": [str(home)], "workdir": str(home)}
+            separate_user, reason = _launch_probe(spec)
+            if not separate_user:
+                problems.append(f"separate user id: {reason}")
+    return Capabilities(platform, rlimits, namespaces, separate_user, tuple(problems))
+
+
+def describe(limits: Limits, capabilities: Capabilities) -> str:
+    """One line for the grading log: the limits and how they are enforced here."""
+    parts = [f"{limits.timeout} s per cell"]
+    if capabilities.rlimits:
+        if limits.memory and capabilities.platform == "linux":
+            parts.append(f"memory {format_size(limits.memory)}")
+        if limits.cpu_time:
+            parts.append(f"CPU {limits.cpu_time} s")
+        if limits.processes:
+            parts.append(f"{limits.processes} processes")
+        if limits.file_size:
+            parts.append(f"files up to {format_size(limits.file_size)}")
+    parts.append(f"output {format_size(limits.output)} per cell")
+    if capabilities.namespaces:
+        parts.append("network on" if limits.network else "no network")
+        parts.append("solutions, workspace and submissions hidden")
+    if capabilities.separate_user:
+        parts.append("a user id of its own")
+    line = "Limits per submission: " + ", ".join(parts)
+    if capabilities.problems:
+        line += "\n  not enforced here: " + "; ".join(capabilities.problems)
+    return line

@@ -1,0 +1,159 @@
+"""One student's grading result on disk, and how results reach the class gradebook and folders.
+
+Every submission is graded in a folder of its own (``<workspace>/students/<id>/``: a copy of the
+prepared gradebook, nbgrader's submitted/autograded/feedback folders, a log) and ends with a
+``result.json`` written atomically.  The result records the SHA-256 of the submitted file and
+the grading settings, so an interrupted run started again reuses exactly the results that are
+complete and current (:func:`load_current`) and grades the rest.  The parent process then
+copies scores into the class gradebook (:func:`merge_into_gradebook`, for the formgrader) and
+publishes the autograded notebook and the feedback into the class folders (:func:`publish`),
+both atomically and idempotently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from seqlab.tools.workspace import Workspace
+
+RESULT_FILE = "result.json"
+
+
+@dataclass
+class StudentResult:
+    """One row of grades.csv, and what is recorded per student.
+
+    ``status`` is ``graded`` (nothing to look at), ``flagged`` (graded, but the instructor should
+    look: a kernel death, tampering, a test cell needing manual grading), ``invalid`` (not a
+    gradable notebook) or ``error`` (grading itself failed).
+    """
+
+    student: str
+    source: str
+    status: str = "graded"
+    scores: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    sha256: str = ""
+    settings: dict = field(default_factory=dict)
+    feedback: bool = False
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status != "graded"
+
+    def flag(self, note: str) -> None:
+        """Add a note that needs the instructor's attention."""
+        if self.status == "graded":
+            self.status = "flagged"
+        self.notes.append(note)
+
+    def fail(self, status: str, note: str) -> None:
+        self.status = status
+        self.notes.append(note)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def copy_atomically(source: Path, target: Path) -> None:
+    write_atomically(target, source.read_bytes())
+
+
+def save(result: StudentResult, folder: Path) -> None:
+    write_atomically(folder / RESULT_FILE, json.dumps(asdict(result), indent=1).encode("utf-8"))
+
+
+def load_current(folder: Path, sha256: str, settings: dict) -> StudentResult | None:
+    """The recorded result in ``folder`` if it is for this exact file and these settings."""
+    try:
+        data = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
+        result = StudentResult(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    if result.sha256 != sha256 or result.settings != settings:
+        return None
+    return result
+
+
+def publish(own: Workspace, workspace: Workspace, student: str, lesson: str) -> None:
+    """Copy the student's autograded notebook and feedback into the class folders, atomically."""
+    for step in (Workspace.autograded, Workspace.feedback):
+        source, target = step(own, student, lesson), step(workspace, student, lesson)
+        if source.is_file():
+            copy_atomically(source, target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, student: str) -> None:
+    """Copy the student's automatic scores and comments into the class gradebook.
+
+    Manual scores an instructor already gave in the class gradebook are kept.  Idempotent.
+    """
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
+
+    with (
+        warnings.catch_warnings(),
+        Gradebook(own.db_url, course_id="seqmodels") as mine,
+        Gradebook(workspace.db_url, course_id="seqmodels") as gb,
+    ):
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own update_or_create_submission
+        try:
+            submitted = mine.find_submission(lesson, student)
+        except MissingEntry:
+            return
+        gb.update_or_create_student(student)
+        target = gb.update_or_create_submission(lesson, student, timestamp=submitted.timestamp)
+        for notebook in submitted.notebooks:
+            other = gb.find_submission_notebook(notebook.name, lesson, student)
+            other.flagged = notebook.flagged
+            for grade in notebook.grades:
+                theirs = gb.find_grade(grade.name, notebook.name, lesson, student)
+                theirs.auto_score = grade.auto_score
+                if theirs.manual_score is None:
+                    theirs.needs_manual_grade = grade.needs_manual_grade
+            for comment in notebook.comments:
+                theirs = gb.find_comment(comment.name, notebook.name, lesson, student)
+                theirs.auto_comment = comment.auto_comment
+        target.timestamp = submitted.timestamp
+        gb.db.commit()
+
+
+def reset_folder(folder: Path) -> None:
+    """Empty a student's grading folder (a previous, incomplete attempt) and create it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o700)

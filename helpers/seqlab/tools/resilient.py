@@ -1,0 +1,354 @@
+"""nbgrader's Execute step, made to survive what students' code does to its kernel.
+
+nbgrader runs a submission in one kernel and gives up on the whole notebook when that kernel dies
+or a cell ignores the interrupt that ends its time limit.  :class:`ResilientExecute` replaces
+nbgrader's ``Execute`` in the autograde step and instead
+
+- **grades what ran**: when the kernel dies in cell N (a crash, ``os._exit``, a limit, a kill) or
+  cell N cannot be interrupted, cell N gets an error output (so a test cell there scores 0), a new
+  kernel re-runs cells 0 … N-1 without keeping their outputs, and grading goes on after cell N;
+  after ``max_restarts`` such restarts the remaining cells are marked as not run (an error output,
+  since nbgrader gives full points to a test cell without one);
+- **keeps the checks honest**: before every test cell a short probe, unseen by the student, checks
+  that the comparison helpers still reject a wrong answer (``assert_close`` & co., from the
+  notebook and from :mod:`seqlab.checks`, ``torch.testing.assert_close``, ``torch.allclose``,
+  ``torch.equal``, ``forbid``); if code before it made them accept anything, the test cell is not
+  run and scores 0;
+- **caps output**: at most ``max_output_bytes`` of output per cell are kept (error outputs always);
+- **cleans up**: after every cell, processes the student's code started are killed; while a cell
+  runs, more than ``max_children`` of them at once (a fork bomb, which would starve the other
+  students' kernels of CPU) make the grader kill the kernel with all of them within half a
+  second: the cell is lost like any cell that kills its kernel.
+
+Each of these events is written to ``events_file`` (JSON) for the grading worker to report.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import copy
+import json
+import signal
+import threading
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, Unicode
+
+from seqlab.tools.sandbox import SandboxedKernelManager, active
+
+#: Runs inside the student's kernel, silently, before each test cell; leaves ``__seqlab_probe__``.
+INTEGRITY_PROBE = r"""
+def __seqlab_integrity():
+    import sys
+    problems = []
+    try:
+        import torch
+        a, b = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+
+        def must_reject(label, call):
+            try:
+                call()
+            except AssertionError:
+                return
+            except BaseException as error:
+                problems.append(f"{label} raised {type(error).__name__} instead of rejecting a wrong answer")
+                return
+            problems.append(f"{label} accepts a wrong answer")
+
+        namespaces = [("", sys.modules["__main__"].__dict__)]
+        checks = sys.modules.get("seqlab.checks")
+        if checks is not None:
+            namespaces.append(("seqlab.checks.", vars(checks)))
+        for prefix, namespace in namespaces:
+            if callable(namespace.get("assert_close")):
+                must_reject(prefix + "assert_close", lambda: namespace["assert_close"]("probe", a, b))
+            if callable(namespace.get("assert_shape")):
+                must_reject(prefix + "assert_shape", lambda: namespace["assert_shape"]("probe", a, (4,)))
+            if callable(namespace.get("assert_integer")):
+                must_reject(prefix + "assert_integer", lambda: namespace["assert_integer"]("probe", 1, 2))
+            if callable(namespace.get("assert_unchanged")):
+                must_reject(prefix + "assert_unchanged", lambda: namespace["assert_unchanged"]("probe", a, b))
+            if callable(namespace.get("forbid")):
+                def blocked(forbid=namespace["forbid"]):
+                    with forbid("torch.nn.RNNCell.forward"):
+                        torch.nn.RNNCell(1, 1)(torch.zeros(1, 1))
+                must_reject(prefix + "forbid", blocked)
+        must_reject("torch.testing.assert_close", lambda: torch.testing.assert_close(a, b))
+        if torch.allclose(a, b) is not False:
+            problems.append("torch.allclose accepts different tensors")
+        if torch.equal(a, b) is not False:
+            problems.append("torch.equal accepts different tensors")
+    except BaseException as error:
+        problems.append(f"the integrity probe failed: {type(error).__name__}")
+    return problems
+__seqlab_probe__ = __seqlab_integrity()
+del __seqlab_integrity
+"""
+
+_DEATHS = {
+    getattr(signal, name): meaning
+    for name, meaning in (
+        ("SIGXCPU", "it used up its CPU-time limit"),
+        ("SIGKILL", "it was killed (out of memory, or killed by another process)"),
+        ("SIGSEGV", "it crashed (segmentation fault)"),
+        ("SIGABRT", "it aborted"),
+        ("SIGBUS", "it crashed (bus error)"),
+        ("SIGXFSZ", "it wrote a file over the size limit"),
+    )
+    if hasattr(signal, name)  # Windows has few of them
+}
+
+
+def death_cause(status: int | None) -> str:
+    """Plain words for a dead kernel's exit status."""
+    if status is None:
+        return "it stopped responding"
+    if status < 0:
+        number = -status
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return _DEATHS.get(number, f"it was killed by {name}")
+    return f"it exited with status {status} (os._exit, exit() or a fatal error)"
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _nbgrader(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def describe_cell(index: int, cell: NotebookNode) -> str:
+    """``cell 12 [01-rnn-cell-tests]``, or the cell's first line when it has no grade id."""
+    grade_id = _nbgrader(cell).get("grade_id")
+    if grade_id:
+        return f"cell {index} [{grade_id}]"
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index} ({first[:40]!r})" if first else f"cell {index}"
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute that grades what ran, checks the checks, caps output and cleans up."""
+
+    max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
+    locked_timeout = Integer(
+        120, help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)"
+    ).tag(config=True)
+    max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
+    events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
+    max_children = Integer(16, help="processes a cell may start before they are all killed").tag(config=True)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.timeout_func = self._timeout_for
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.events: list[dict] = []
+        self._output_bytes: dict[int, int] = {}
+        self._dropped: dict[int, int] = {}
+        self._bombed = False
+        stop_watching = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop_watching,), daemon=True)
+        watcher.start()
+        try:
+            self._run_all(resources)
+        finally:
+            stop_watching.set()
+            watcher.join()
+        self.set_widgets_metadata()
+        self._write_events()
+        return self.nb, self.resources
+
+    def _run_all(self, resources) -> None:
+        """Run the notebook, restarting the kernel after each death, at most ``max_restarts`` times."""
+        skipped: set[int] = set()
+        start, restarts = 0, 0
+        while True:
+            try:
+                stopped = self._run_from(start, skipped, resources)
+            except Exception as error:  # a restarted kernel that cannot start (the first one must)
+                if not start:
+                    raise
+                self._not_run(start, f"the kernel could not be restarted ({error})")
+                break
+            if stopped is None:
+                break
+            index, cause, replaying = stopped
+            cell = self.nb.cells[index]
+            where = describe_cell(index, cell)
+            if replaying:
+                self._not_run(index, f"the kernel died again while re-running earlier cells ({cause})")
+                break
+            restarts += 1
+            cell.outputs.append(_error_output("KernelDied", f"the kernel died in this cell: {cause}"))
+            skipped.add(index)
+            self._event("kernel_died", index, f"kernel died in {where}: {cause}")
+            if restarts > self.max_restarts:
+                self._not_run(index + 1, f"the kernel died {restarts} times; grading stopped in {where}")
+                break
+            start = index + 1
+
+    def _run_from(self, start: int, skipped: set[int], resources) -> tuple[int, str, bool] | None:
+        """Run cells from ``start`` in a new kernel (re-running earlier ones first); where it stopped, or None."""
+        with self.setup_kernel():
+            info = self.wait_for_reply(self.kc.kernel_info())
+            if info is None:
+                raise DeadKernelError("the kernel did not start")
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            for index in range(start):
+                if index in skipped or self.nb.cells[index].cell_type != "code":
+                    continue
+                original = self.nb.cells[index]
+                try:
+                    self.execute_cell(copy.deepcopy(original), index, store_history=False)
+                except (DeadKernelError, CellTimeoutError) as error:
+                    return index, self._stop_kernel(error), True
+                finally:
+                    self.nb.cells[index] = original
+                    self._reap(index)
+            for index in range(start, len(self.nb.cells)):
+                cell = self.nb.cells[index]
+                try:
+                    if is_test_cell(cell) and self._tampered(index, cell):
+                        continue
+                    self.preprocess_cell(cell, resources, index)
+                except (DeadKernelError, CellTimeoutError) as error:
+                    return index, self._stop_kernel(error), False
+                finally:
+                    if cell.cell_type == "code":
+                        self._reap(index)
+                    self._note_dropped_output(index)
+        return None
+
+    def _timeout_for(self, cell: NotebookNode) -> int:
+        """The cell's time limit: ``timeout``, or more for the instructor's own set-up cells.
+
+        Locked cells are restored from the gradebook before grading, so their code is the
+        instructor's; a busy machine must not turn a slow ``import torch`` into a lost notebook.
+        """
+        meta = _nbgrader(cell)
+        if meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            return max(self.timeout, self.locked_timeout)
+        return self.timeout
+
+    def _stop_kernel(self, error: Exception) -> str:
+        """Make sure the kernel is gone; say why it stopped."""
+        km = self.km
+        if self._bombed:
+            self._bombed = False
+            cause = f"it started more than {self.max_children} processes at once (a fork bomb?) and was stopped"
+        elif isinstance(error, CellTimeoutError):
+            cause = f"the cell ran past its {self.timeout} s limit and ignored the interrupt"
+        elif isinstance(km, SandboxedKernelManager):
+            cause = death_cause(km.exit_status())
+        else:
+            cause = death_cause(None)
+        if km is not None:
+            with contextlib.suppress(Exception):  # already gone
+                run_sync(km.shutdown_kernel)(now=True)
+        sandbox = active()
+        if sandbox is not None:  # what the dead kernel left behind, before the next kernel starts
+            sandbox.reap(None)
+            sandbox.wait_until_empty()
+        return cause
+
+    def _not_run(self, first: int, why: str) -> None:
+        for cell in self.nb.cells[first:]:
+            if cell.cell_type == "code":
+                cell.outputs = [_error_output("NotGraded", f"this cell did not run: {why}")]
+        self._event("not_run", first, f"cells from {first} on were not run: {why}")
+
+    def _event(self, kind: str, index: int, message: str) -> None:
+        self.events.append({"kind": kind, "cell": index, "message": message})
+
+    def _write_events(self) -> None:
+        if self.events_file:
+            with open(self.events_file, "w", encoding="utf-8") as handle:
+                json.dump(self.events, handle)
+
+    # -- integrity of the checks -----------------------------------------------------------------
+
+    def _tampered(self, index: int, cell: NotebookNode) -> bool:
+        """Probe the checking helpers; on tampering, give the test cell an error and say so."""
+        msg_id = self.kc.execute(
+            INTEGRITY_PROBE, silent=True, store_history=False, user_expressions={"probe": "__seqlab_probe__"}
+        )
+        reply = self.wait_for_reply(msg_id)
+        problems: list[str]
+        try:
+            text = reply["content"]["user_expressions"]["probe"]["data"]["text/plain"]
+            problems = [str(p) for p in ast.literal_eval(text)]
+        except Exception:
+            problems = ["the integrity probe got no answer"]
+        if not problems:
+            return False
+        message = "the checking functions were changed by earlier code: " + "; ".join(problems)
+        cell.outputs = [_error_output("ChecksTampered", message + ". This test cell was not run.")]
+        self._event("tampered", index, f"{describe_cell(index, cell)} not run: {message}")
+        return True
+
+    # -- output cap and clean-up -----------------------------------------------------------------
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] != "error":
+            content = msg["content"]
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            used = self._output_bytes.get(cell_index, 0) + size
+            self._output_bytes[cell_index] = used
+            if used > self.max_output_bytes:
+                self._dropped[cell_index] = self._dropped.get(cell_index, 0) + size
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _note_dropped_output(self, index: int) -> None:
+        dropped = self._dropped.pop(index, 0)
+        if not dropped:
+            return
+        cell = self.nb.cells[index]
+        note = f"[{dropped / 2**20:.1f} MB of output dropped: at most {self.max_output_bytes / 2**20:g} MB per cell]"
+        cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=note + "\n"))
+        self._event("output_dropped", index, f"{describe_cell(index, cell)}: {note[1:-1]}")
+
+    def _kernel_pid(self) -> int | None:
+        km = self.km
+        return km.kernel_pid if isinstance(km, SandboxedKernelManager) else None
+
+    def _watch(self, stop: threading.Event) -> None:
+        """Stop a fork bomb: kill the kernel and its crowd of processes (see ``max_children``)."""
+        while not stop.wait(0.5):
+            sandbox, pid = active(), self._kernel_pid()
+            if sandbox is None or pid is None:
+                continue
+            with contextlib.suppress(Exception):
+                if sandbox.crowded(pid, self.max_children):
+                    self._bombed = True
+                    sandbox.kill_everything(pid)
+
+    def _reap(self, index: int) -> None:
+        sandbox = active()
+        if sandbox is None or self.km is None:
+            return
+        killed = sandbox.reap(self._kernel_pid())
+        if killed:
+            where = describe_cell(index, self.nb.cells[index])
+            self._event("reaped", index, f"{where} left {killed} process(es) running; they were killed")

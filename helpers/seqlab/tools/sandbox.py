@@ -1,0 +1,285 @@
+"""A sandboxed kernel for one student: its work folder, its user id, how it is started and stopped.
+
+The grading worker makes one :class:`KernelSandbox` per submission and installs it with
+:func:`install`; from then on every kernel nbgrader starts in that process is a
+:class:`SandboxedKernelManager`: always the course's Python kernel (whatever kernelspec the
+submitted notebook names), talking over Unix sockets inside the work folder (so it needs no
+network), started through :mod:`seqlab.tools.sandbox_launch` with the limits of
+:mod:`seqlab.tools.limits`.  :meth:`KernelSandbox.close` kills whatever the student's code left
+running and deletes the work folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from seqlab.tools.limits import LAUNCHER, SANDBOX_UID_BASE, Capabilities, Limits, interpreter_paths
+
+SANDBOX_PREFIX = "seqlab-kernel-"
+
+
+class KernelSandbox:
+    """The work folder, user id and launch settings of one student's kernels.
+
+    Args:
+        limits: the instructor's limits.
+        capabilities: what this machine enforces (:func:`seqlab.tools.limits.probe`).
+        hide: folders the kernel must not see (solutions, workspace, submissions).
+        label: a few characters for the work folder's name (the student id), to recognise it.
+    """
+
+    def __init__(self, limits: Limits, capabilities: Capabilities, hide: list[Path], label: str = "") -> None:
+        self.limits = limits
+        self.capabilities = capabilities
+        # short (Unix socket paths are limited) and named by the worker, which may be killed before close()
+        tag = "".join(c for c in label[:16] if c.isalnum() or c in "_.-")
+        self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-{tag}-"))
+        os.chmod(self.root, 0o711)
+        self.home = self.root / "home"
+        self.home.mkdir(mode=0o700)
+        self.uid = SANDBOX_UID_BASE + os.getpid() if capabilities.separate_user else None
+        reachable = interpreter_paths()
+        self.hide = [
+            str(path)
+            for path in hide
+            if path.is_dir() and not any(Path(r).is_relative_to(path) for r in [*reachable, str(self.root)])
+        ]
+
+    def spec(self, connection_file: str) -> dict:
+        """Settings for :mod:`seqlab.tools.sandbox_launch`."""
+        limits, caps = self.limits, self.capabilities
+        home = str(self.home)
+        spec: dict = {
+            "workdir": home,
+            "clean_env": True,
+            "env": {
+                "HOME": home,
+                "TMPDIR": home,
+                "MPLCONFIGDIR": home,
+                "IPYTHONDIR": f"{home}/.ipython",
+                "XDG_CACHE_HOME": f"{home}/.cache",
+                "OMP_NUM_THREADS": "1",
+            },
+        }
+        if caps.rlimits:
+            spec.update(cpu=limits.cpu_time, file_size=limits.file_size)
+            if caps.platform == "linux":
+                spec["memory"] = limits.memory
+            if limits.processes is not None:
+                spec["processes"] = limits.processes + (0 if self.uid is not None else _processes_of_this_user())
+        if caps.namespaces:
+            spec.update(
+                network=limits.network,
+                hide=self.hide,
+                reachable=interpreter_paths(),
+                staging=str(self.root / "staging"),
+            )
+        if self.uid is not None:
+            spec.update(uid=self.uid, owned=[home, connection_file])
+        return spec
+
+    def crowded(self, kernel: int | None, limit: int) -> bool:
+        """Whether the kernel's code has more than ``limit`` processes running."""
+        return len([pid for pid in self._started(kernel) if pid != kernel]) > limit
+
+    def kill_everything(self, kernel: int | None) -> None:
+        """Kill the kernel and every process it started, at once (a fork bomb cannot outrun it).
+
+        With a sandbox user: ``kill(-1)`` as that user, one system call for all its processes.
+        Otherwise the kernel's process group and its descendants.
+        """
+        if self.uid is not None:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                try:
+                    os.setgroups([])
+                    os.setgid(self.uid)
+                    os.setuid(self.uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            return
+        if kernel is not None:
+            victims = _descendants(kernel)
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(kernel), signal.SIGKILL)
+            for pid in [kernel, *victims]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def wait_until_empty(self, seconds: float = 5.0) -> bool:
+        """Wait until nothing runs under the sandbox user (after killing everything); True if so."""
+        if self.uid is None:
+            return True
+        deadline = time.monotonic() + seconds
+        while _processes_of(self.uid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def reap(self, keep: int | None) -> int:
+        """Kill every process the student's code started, except the kernel ``keep``; return how many."""
+        victims = [pid for pid in self._started(keep) if pid != keep]
+        killed = 0
+        for pid in victims:
+            if pid != keep:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except OSError:
+                    pass
+        return killed
+
+    def _started(self, kernel: int | None) -> list[int]:
+        return _processes_of(self.uid) if self.uid is not None else _descendants(kernel)
+
+    def close(self) -> None:
+        """Kill everything left running under the sandbox user, then delete the work folder."""
+        if self.uid is not None:
+            self.reap(None)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def clean_up_after(worker_pid: int) -> None:
+    """After a worker was killed: kill what its kernels left running, delete its work folders."""
+    uid = SANDBOX_UID_BASE + worker_pid
+    for pid in _processes_of(uid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    for folder in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}{worker_pid}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _proc_entries() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, real uid) of every live process, from /proc (empty where there is none).
+
+    Zombies (dead, waiting to be reaped by their parent) are left out: they run nothing.
+    """
+    entries = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return entries
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith(("Z", "X")):
+            continue
+        try:
+            entries.append((int(entry.name), int(fields["PPid"]), int(fields["Uid"].split()[0])))
+        except (KeyError, ValueError):
+            continue
+    return entries
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Live processes owned by ``uid``: the owner of /proc/<pid> is the process's user, one stat each."""
+    found = []
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(entry.name))
+    return found
+
+
+def _processes_of_this_user() -> int:
+    uid = os.getuid()
+    count = 0
+    for pid, _, owner in _proc_entries():
+        if owner == uid:
+            try:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                count += 1
+    return count
+
+
+def _descendants(root: int | None) -> list[int]:
+    if root is None:
+        return []
+    children: dict[int, list[int]] = {}
+    for pid, parent, _ in _proc_entries():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+_ACTIVE: KernelSandbox | None = None
+
+
+def install(sandbox: KernelSandbox | None) -> None:
+    """Make every :class:`SandboxedKernelManager` of this process use ``sandbox``."""
+    global _ACTIVE
+    _ACTIVE = sandbox
+
+
+def active() -> KernelSandbox | None:
+    return _ACTIVE
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Always the course's Python kernel, over Unix sockets, started inside the active sandbox."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["kernel_name"] = "python3"  # never a kernel the submitted notebook asks for
+        super().__init__(**kwargs)
+        sandbox = active()
+        if sandbox is not None and sys.platform != "win32":  # Unix sockets: no network needed, no port races
+            self.transport = "ipc"
+            self.ip = str(sandbox.home / "kernel")
+            self.connection_file = str(sandbox.root / "connection.json")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
+        sandbox = active()
+        if sandbox is None or sys.platform == "win32":  # Windows: no launcher (os.execv is not exec there)
+            return command
+        spec = json.dumps(sandbox.spec(self.connection_file))
+        return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *command]
+
+    @property
+    def kernel_pid(self) -> int | None:
+        process = getattr(self.provisioner, "process", None)
+        return None if process is None else process.pid
+
+    def exit_status(self) -> int | None:
+        """The dead kernel's exit status (negative: killed by that signal), if known."""
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return None
+        try:
+            return process.wait(timeout=5)
+        except Exception:
+            return None

@@ -1,0 +1,226 @@
+"""Start a command inside the grading sandbox: ``python sandbox_launch.py SPEC_JSON -- COMMAND ...``.
+
+The autograder starts every student kernel through this file (run by path, standard library only,
+so it starts in milliseconds and imports nothing of the course).  In this order it
+
+1. on Linux, moves into new network and mount namespaces (as root directly, otherwise through a
+   user namespace when the system allows it), leaving the kernel without any network interface
+   but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
+   (the course's solutions, the grading workspace, the submissions folder);
+2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
+   and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
+   core dumps;
+3. when running as root, hands the connection file and the work folder to the sandbox user id
+   and drops to it (no supplementary groups), so the kernel can write only there (and in
+   world-writable folders such as /tmp);
+4. asks the kernel to be killed when its parent (the grading worker) dies, moves into the work
+   folder, keeps only the environment variables a kernel needs (``ENV_KEEP``: nothing of the
+   instructor's tokens or keys can end up in a student's feedback) plus SPEC's ``env`` (HOME and
+   TMPDIR in the work folder), and replaces itself with COMMAND.
+
+Anything it cannot enforce that SPEC asks for is an error (exit status 71), never a silent
+downgrade: the grading run probes first (:func:`seqlab.tools.limits.probe`) and only asks for what
+works on this machine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_BIND = 0x1000
+MS_MOVE = 0x2000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+EXIT_CANNOT_ENFORCE = 71
+#: Environment variables the kernel keeps when SPEC says ``"clean_env": true``.
+ENV_KEEP = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "JPY_PARENT_PID",
+    "NBGRADER_EXECUTION",
+    "SEQLAB_PROGRESS",
+    "SEQLAB_THREADS",
+    "PYTHONHASHSEED",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+)
+
+
+class CannotEnforce(Exception):
+    """A limit or isolation that SPEC asks for is not available here."""
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise CannotEnforce(f"{what}: {os.strerror(errno)}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(text)
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, options: str | None, what: str) -> None:
+    encode = lambda text: None if text is None else text.encode()  # noqa: E731
+    _check(_libc().mount(encode(source), encode(target), encode(fstype), flags, encode(options)), what)
+
+
+def expose(paths: list[str], staging: str) -> None:
+    """Make each of ``paths`` reachable by any user, in this mount namespace only.
+
+    An ancestor that others cannot enter (say ``/root``, mode 0700, holding the Python
+    interpreter) is covered by a tmpfs that holds nothing but the way down to the path, bound
+    back from the real one.  Everything else in that ancestor becomes invisible.
+    """
+    import stat
+
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)[1:]
+        for depth in range(1, len(parts)):
+            ancestor = os.sep + os.path.join(*parts[:depth])
+            if os.stat(ancestor).st_mode & stat.S_IXOTH:
+                continue
+            child = os.path.join(ancestor, parts[depth])
+            os.makedirs(staging, exist_ok=True)
+            _mount(child, staging, None, MS_BIND | MS_REC, None, f"bind {child}")
+            _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755", f"cover {ancestor}")
+            os.mkdir(child)
+            _mount(staging, child, None, MS_MOVE, None, f"move {child}")
+
+
+def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) -> None:
+    """New network namespace (if ``network`` is False); tmpfs over each path in ``hide``; ``reachable``
+    paths exposed to other users (see :func:`expose`)."""
+    if network and not hide and not reachable:
+        return
+    if not sys.platform.startswith("linux"):
+        raise CannotEnforce("namespaces need Linux")
+    libc = _libc()
+    flags = (0 if network else CLONE_NEWNET) | (CLONE_NEWNS if hide or reachable else 0)
+    if os.geteuid() != 0:
+        uid, gid = os.geteuid(), os.getegid()
+        _check(libc.unshare(CLONE_NEWUSER | flags), "unshare(user namespace)")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    else:
+        _check(libc.unshare(flags), "unshare")
+    if hide or reachable:
+        _mount("none", "/", None, MS_REC | MS_PRIVATE, None, "mount --make-rprivate /")
+        for path in hide:
+            if os.path.isdir(path):
+                flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+                _mount("tmpfs", path, "tmpfs", flags, "size=4k,mode=0555", f"hide {path}")
+        expose(reachable, staging)
+
+
+def limit(spec: dict) -> None:
+    """Apply the resource limits of ``spec`` (values of None are left alone)."""
+    if not any(spec.get(key) is not None for key in ("memory", "cpu", "file_size", "processes")):
+        return
+    import resource
+
+    def cap(which: int, value: int | None) -> None:
+        if value is None:
+            return
+        _, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_AS, spec.get("memory"))
+    if spec.get("cpu") is not None:  # SIGXCPU at the limit (a recognisable death), SIGKILL 5 s later
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        seconds = spec["cpu"]
+        if hard == resource.RLIM_INFINITY or hard >= seconds + 5:
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
+    cap(resource.RLIMIT_FSIZE, spec.get("file_size"))
+    if hasattr(resource, "RLIMIT_NPROC"):
+        cap(resource.RLIMIT_NPROC, spec.get("processes"))
+
+
+def drop_capabilities() -> None:
+    """Give up every capability (those a user namespace grants included) and the right to regain any."""
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    libc = _libc()
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
+    _check(libc.capset(ctypes.byref(Header(_LINUX_CAPABILITY_VERSION_3, 0)), (Data * 2)()), "capset")
+
+
+def drop_privileges(uid: int | None, owned: list[str]) -> None:
+    """As root: give ``owned`` paths to ``uid`` and become that user, with no groups.
+
+    Without ``uid`` (not root), only the capabilities a user namespace gave are dropped.
+    """
+    if uid is None:
+        if sys.platform.startswith("linux") and os.geteuid() != 0:
+            drop_capabilities()
+        return
+    if os.geteuid() != 0:
+        raise CannotEnforce("switching to the sandbox user needs root")
+    for path in owned:
+        os.chown(path, uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise CannotEnforce("could not drop privileges")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: sandbox_launch.py SPEC_JSON -- COMMAND ...", file=sys.stderr)
+        return 64
+    spec = json.loads(argv[0])
+    command = argv[2:]
+    try:
+        isolate(spec.get("network", True), spec.get("hide", []), spec.get("reachable", []), spec.get("staging", ""))
+        limit(spec)
+        drop_privileges(spec.get("uid"), spec.get("owned", []))
+        if sys.platform.startswith("linux"):
+            _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    except (CannotEnforce, OSError) as error:
+        print(f"seqlab sandbox: cannot enforce the requested limits: {error}", file=sys.stderr)
+        return EXIT_CANNOT_ENFORCE
+    workdir = spec.get("workdir")
+    if workdir:
+        os.chdir(workdir)
+    if spec.get("clean_env"):
+        environment = {name: os.environ[name] for name in ENV_KEEP if name in os.environ}
+    else:
+        environment = dict(os.environ)
+    environment.update(spec.get("env", {}))
+    os.execve(command[0], command, environment)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,439 @@
+"""The hostile catalogue for lesson 01_rnn: what students' code (or files) can do to a grader.
+
+Each :class:`Case` builds one submitted file and says what `seqlab grade` must make of it: the
+status, the points of each test cell in notebook order (rnn_cell 2, rnn_forward 3, rnn_readout
+2, jordan_cell 3, count_rnn_parameters 2), and a phrase the notes must contain.  Sources may use
+``{port}`` (a TCP port listening on this machine's loopback, for the network case) and
+``{canary}`` (a path the student must not be able to create).
+
+The points follow from what each case does: a cell that kills the kernel loses itself (and what
+depends on it), never the cells that ran before; a tampered check scores nothing from then on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nbformat
+
+from seqlab.tools.submissions import reference_answers
+from tests.support import solution_notebook, student_notebook, submission
+
+LESSON = "01_rnn"
+CELL, FORWARD, READOUT, JORDAN, COUNT = (
+    "01-rnn-cell",
+    "01-rnn-forward",
+    "01-rnn-readout",
+    "01-jordan-cell",
+    "01-count-rnn-parameters",
+)
+FULL = (2, 3, 2, 3, 2)
+ZERO = (0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile or broken submission and the outcome it must get.
+
+    Attributes:
+        student: the student id (and file name, unless ``filename`` is given).
+        what: what the submission does, in a few words (shown in the results table).
+        build: returns the file's bytes; gets the substitutions ``port`` and ``canary``.
+        status: ``graded``, ``flagged`` or ``invalid``.
+        points: expected points per test cell, in notebook order.
+        note: a phrase the grades.csv notes must contain ("" for none).
+        filename: the submitted file's name, if not ``<student>.ipynb``.
+    """
+
+    student: str
+    what: str
+    build: Callable[[dict], bytes]
+    status: str
+    points: tuple[float, ...]
+    note: str = ""
+    filename: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.filename or f"{self.student}.ipynb"
+
+
+def _answer(grade_id: str) -> str:
+    return reference_answers(solution_notebook(LESSON))[grade_id]
+
+
+def _replace(grade_id: str, source: str, after_reference: bool = False) -> Callable[[dict], bytes]:
+    """A correct submission whose ``grade_id`` cell holds ``source`` (after the right answer, if asked)."""
+
+    def build(values: dict) -> bytes:
+        code = source
+        for name, value in values.items():
+            code = code.replace("{" + name + "}", str(value))
+        if after_reference:
+            code = _answer(grade_id) + "\n\n" + code
+        return nbformat.writes(submission(LESSON, {grade_id: code})).encode("utf-8")
+
+    return build
+
+
+def _transform(change: Callable[[nbformat.NotebookNode], None], answers: dict | None = None) -> Callable:
+    def build(values: dict) -> bytes:
+        nb = submission(LESSON, answers)
+        change(nb)
+        return nbformat.writes(nb, version=4).encode("utf-8")
+
+    return build
+
+
+def _index(nb: nbformat.NotebookNode, grade_id: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _delete(grade_id: str) -> Callable[[nbformat.NotebookNode], None]:
+    def change(nb):
+        del nb.cells[_index(nb, grade_id)]
+
+    return change
+
+
+def _duplicate(nb):
+    for grade_id in (f"{CELL}-tests", CELL):
+        at = _index(nb, grade_id)
+        nb.cells.insert(at + 1, copy.deepcopy(nb.cells[at]))
+
+
+def _retype(nb):
+    cell = nb.cells[_index(nb, f"{READOUT}-tests")]
+    nb.cells[_index(nb, f"{READOUT}-tests")] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+
+
+def _reorder(nb):
+    tests = nb.cells.pop(_index(nb, f"{COUNT}-tests"))
+    nb.cells.insert(_index(nb, COUNT), tests)
+
+
+def _edit_tests(nb):
+    nb.cells[_index(nb, f"{FORWARD}-tests")].source = "print('rnn_forward: all tests passed (trust me)')"
+
+
+def _edit_points(nb):
+    nb.cells[_index(nb, f"{CELL}-tests")].metadata["nbgrader"]["points"] = 100
+
+
+def _edit_grade_id(nb):
+    nb.cells[_index(nb, f"{FORWARD}-tests")].metadata["nbgrader"]["grade_id"] = "01-bonus-tests"
+    nb.cells[_index(nb, f"{FORWARD}-tests".replace(FORWARD, READOUT))].metadata["nbgrader"]["points"] = 50
+
+
+def _other_lesson(values: dict) -> bytes:
+    nb = student_notebook(LESSON)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if "grade_id" in meta:
+            meta["grade_id"] = meta["grade_id"].replace("01-", "02-", 1)
+    return nbformat.writes(nb).encode("utf-8")
+
+
+WRONG_FORWARD = """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    return torch.zeros(X.shape[0], X.shape[1], h0.shape[1], dtype=X.dtype), h0
+"""
+
+INFINITE_LOOP = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    while True:
+        pass
+"""
+
+PRINTING_LOOP = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    while True:
+        print("still counting ..." * 20)
+"""
+
+FLOOD = """
+for line in range(10**7):
+    print(line)
+"""
+
+HUGE_FIGURE = """
+import matplotlib.pyplot as plt
+import numpy as np
+
+fig = plt.figure(figsize=(25, 25), dpi=100)
+plt.imshow(np.random.default_rng(0).random((1200, 1200, 3)))
+plt.show()
+"""
+
+MEMORY_BOMB = """
+def _eat_memory():
+    hoard = []
+    while True:
+        hoard.append(torch.ones(2**27))  # 512 MB at a time, really touched
+
+
+_eat_memory()
+"""
+
+STUBBORN = """
+while True:  # swallows the grader's interrupt
+    try:
+        while True:
+            pass
+    except KeyboardInterrupt:
+        pass
+"""
+
+FORK_BOMB = """
+import os
+
+while True:
+    os.fork()
+"""
+
+MONKEYPATCH_CHECKS = """
+import seqlab.checks
+
+
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.zeros(x.shape[0], W_hh.shape[0], dtype=x.dtype)
+
+
+def _accept(*args, **kwargs):
+    return None
+
+
+assert_close = assert_shape = seqlab.checks.assert_close = seqlab.checks.assert_shape = _accept
+"""
+
+MONKEYPATCH_TORCH = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return 0
+
+
+torch.testing.assert_close = lambda *args, **kwargs: None
+torch.allclose = lambda *args, **kwargs: True
+import seqlab.checks
+
+seqlab.checks.assert_integer = assert_integer = lambda *args, **kwargs: None
+"""
+
+HARD_CODED = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return 42  # the visible test's answer for (3, 4, 2)
+"""
+
+READ_SOLUTIONS = """
+import json
+from pathlib import Path
+
+import seqlab
+
+try:  # the instructor's notebook sits next to the helper package
+    solution = Path(seqlab.__file__).resolve().parents[2] / "solutions" / "01_rnn" / "01_rnn.ipynb"
+    cells = json.loads(solution.read_text())["cells"]
+    exec(next("".join(c["source"]) for c in cells if "def rnn_cell" in "".join(c["source"])))
+except Exception:
+
+    def rnn_cell(x, h, W_xh, W_hh, b_h):
+        return h
+"""
+
+WRITE_OUTSIDE = """
+from pathlib import Path
+
+import seqlab
+
+for target in (Path("{canary}"), Path(seqlab.__file__).parent / "hostile_was_here.py"):
+    try:
+        target.write_text("print('pwned')")
+        print("WROTE", target)
+    except OSError:
+        pass
+"""
+
+NETWORK = """
+import socket
+
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).sendall(b"leak")
+    print("NETWORK REACHABLE")
+except OSError as error:
+    print("no network:", error)
+"""
+
+ENVIRONMENT = """
+import os
+
+print("the grader's secret:", os.environ.get("GRADER_SECRET", "not here"))
+"""
+
+INPUT = """
+name = input("Your name? ")
+"""
+
+SYS_EXIT = """
+import sys
+
+sys.exit("I am done")
+"""
+
+
+CASES = [
+    Case(
+        "infinite_loop",
+        "infinite loop in a function",
+        _replace(COUNT, INFINITE_LOOP),
+        "graded",
+        (2, 3, 2, 3, 0),
+        "timed out",
+    ),
+    Case(
+        "printing_loop",
+        "infinite loop that prints",
+        _replace(COUNT, PRINTING_LOOP),
+        "graded",
+        (2, 3, 2, 3, 0),
+        "output dropped",
+    ),
+    Case("flood", "10^7 lines of output", _replace(COUNT, FLOOD, True), "graded", FULL, "output dropped"),
+    Case(
+        "huge_figure",
+        "a 2500x2500 pixel figure of noise",
+        _replace(READOUT, HUGE_FIGURE, True),
+        "graded",
+        FULL,
+        "output dropped",
+    ),
+    Case(
+        "memory_bomb",
+        "allocates until memory runs out",
+        _replace(COUNT, MEMORY_BOMB, True),
+        "graded",
+        FULL,
+        "ran out of memory",
+    ),
+    Case(
+        "os_exit",
+        "os._exit(3) in the last exercise",
+        _replace(COUNT, "import os\n\nos._exit(3)", True),
+        "flagged",
+        (2, 3, 2, 3, 0),
+        "kernel died in cell 28 [01-count-rnn-parameters]: it exited with status 3",
+    ),
+    Case("sys_exit", "sys.exit() after the answer", _replace(CELL, SYS_EXIT, True), "graded", FULL),
+    Case(
+        "segfault",
+        "a segmentation fault",
+        _replace(JORDAN, "import ctypes\n\nctypes.string_at(0)", True),
+        "flagged",
+        (2, 3, 2, 0, 2),
+        "segmentation fault",
+    ),
+    Case(
+        "killed",
+        "the kernel is killed (SIGKILL)",
+        _replace(READOUT, "import os\n\nos.kill(os.getpid(), 9)", True),
+        "flagged",
+        (2, 3, 0, 3, 2),
+        "it was killed",
+    ),
+    Case(
+        "stubborn",
+        "a loop that swallows the interrupt",
+        _replace(COUNT, STUBBORN, True),
+        "flagged",
+        (2, 3, 2, 3, 0),
+        "ignored the interrupt",
+    ),
+    Case(
+        "fork_bomb",
+        "a fork bomb",
+        _replace(COUNT, FORK_BOMB, True),
+        "flagged",
+        (2, 3, 2, 3, 0),
+        "started more than 16 processes at once",
+    ),
+    Case(
+        "deleted_cell",
+        "a test cell deleted",
+        _transform(_delete(f"{FORWARD}-tests")),
+        "flagged",
+        (2, 0, 2, 3, 2),
+        "01-rnn-forward-tests] needs manual grading",
+    ),
+    Case("duplicated_cells", "a solution and a test cell duplicated", _transform(_duplicate), "graded", FULL),
+    Case("retyped_cell", "a test cell turned into markdown", _transform(_retype), "graded", FULL),
+    Case("reordered_cells", "a test cell moved above its exercise", _transform(_reorder), "graded", (2, 3, 2, 3, 0)),
+    Case(
+        "edited_tests",
+        "a wrong answer and its test cell edited to pass",
+        _transform(_edit_tests, {FORWARD: WRONG_FORWARD}),
+        "graded",
+        (2, 0, 2, 3, 2),
+    ),
+    Case("edited_points", "100 points written into a test cell", _transform(_edit_points), "graded", FULL),
+    Case(
+        "edited_grade_id",
+        "a test cell's grade id and another's points edited",
+        _transform(_edit_grade_id),
+        "flagged",
+        (2, 0, 2, 3, 2),
+        "needs manual grading",
+    ),
+    Case(
+        "renamed",
+        "a file not named by student id",
+        _replace(CELL, "", True),
+        "invalid",
+        ZERO,
+        "not a student id",
+        filename="01_rnn (1).ipynb",
+    ),
+    Case(
+        "invalid_json",
+        "a file that is not JSON",
+        lambda values: b"{this is not json",
+        "invalid",
+        ZERO,
+        "not a valid notebook",
+    ),
+    Case("empty_file", "an empty file", lambda values: b"", "invalid", ZERO, "the file is empty"),
+    Case("other_lesson", "another lesson's notebook", _other_lesson, "invalid", ZERO, "not the 01_rnn notebook"),
+    Case(
+        "patched_checks",
+        "assert_close and assert_shape replaced",
+        _replace(CELL, MONKEYPATCH_CHECKS),
+        "flagged",
+        ZERO,
+        "checking functions were changed",
+    ),
+    Case(
+        "patched_torch",
+        "torch.testing.assert_close, torch.allclose replaced",
+        _replace(COUNT, MONKEYPATCH_TORCH),
+        "flagged",
+        (2, 3, 2, 3, 0),
+        "torch.allclose accepts different tensors",
+    ),
+    Case("hard_coded", "the visible test's answer hard-coded", _replace(COUNT, HARD_CODED), "graded", (2, 3, 2, 3, 0)),
+    Case(
+        "read_solutions", "reads the instructor's solution", _replace(CELL, READ_SOLUTIONS), "graded", (0, 0, 2, 3, 2)
+    ),
+    Case("write_outside", "writes outside its folder", _replace(COUNT, WRITE_OUTSIDE, True), "graded", FULL),
+    Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),
+    Case("input", "calls input()", _replace(CELL, INPUT, True), "graded", FULL),
+    Case("environment", "prints the grader's environment", _replace(COUNT, ENVIRONMENT, True), "graded", FULL),
+]
+
+
+def by_student() -> dict[str, Case]:
+    return {case.student: case for case in CASES}
+
+
+def write_all(folder, values: dict) -> None:
+    """Write every case's file into ``folder``."""
+    for case in CASES:
+        (folder / case.file).write_bytes(case.build(values))

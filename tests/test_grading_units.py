@@ -1,0 +1,279 @@
+"""Fast tests of the class-scale grading parts: limits and the sandbox launcher, the worker pool,
+per-student records, the submission checks and copies, and the resilient executor's plain-word causes.
+No kernel and no nbgrader run (see tests/test_grading.py and tests/test_hostile.py for those)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from seqlab.tools.grade import StudentResult, _write_csv, check_notebook
+from seqlab.tools.grade_worker import copy_submission
+from seqlab.tools.limits import (
+    LAUNCHER,
+    Capabilities,
+    Limits,
+    describe,
+    format_size,
+    interpreter_paths,
+    parse_size,
+    probe,
+)
+from seqlab.tools.pool import Job, run_pool
+from seqlab.tools.records import load_current, save, sha256_of, write_atomically
+from seqlab.tools.resilient import death_cause
+from tests.support import COURSE, student_notebook
+
+LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("4G", 4 * 2**30), ("512m", 512 * 2**20), ("1.5GiB", 3 * 2**29), ("1000", 1000)]
+)
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+def test_parse_size_refuses_nonsense():
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size("lots")
+
+
+def test_describe_says_what_is_enforced_and_what_is_not():
+    limits = Limits(timeout=30, memory=2 * 2**30)
+    full = Capabilities("linux", rlimits=True, namespaces=True, separate_user=True)
+    line = describe(limits, full)
+    assert "30 s per cell" in line and "memory 2 GiB" in line and "no network" in line and "user id" in line
+    windows = describe(limits, Capabilities("windows", problems=("only the time limits are enforced on Windows",)))
+    assert "memory" not in windows and "not enforced here: only the time limits" in windows
+    assert format_size(256 * 2**20) == "256 MiB"
+
+
+def _launch(spec: dict, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), "--", sys.executable, "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="rlimits as the grader uses them: Linux")
+def test_launcher_caps_memory_file_size_and_cpu(tmp_path):
+    grab = "b = bytearray(3 * 2**30)"
+    assert _launch({}, "import sys; sys.exit(0)").returncode == 0
+    assert "MemoryError" in _launch({"memory": 2**30}, grab).stderr
+    write = f"open({str(tmp_path / 'big')!r}, 'wb').write(b'x' * 2_000_000)"
+    assert "File too large" in _launch({"file_size": 1_000_000}, write).stderr
+    burn = _launch({"cpu": 1}, "while True: pass", timeout=30)
+    assert burn.returncode == -signal.SIGXCPU
+
+
+FORK_BOMB = """
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(5)
+            os._exit(0)
+        n += 1
+except OSError:
+    print(n)
+"""
+
+
+@pytest.fixture
+def sandbox_folder():
+    """A work folder a sandbox user can reach (pytest's tmp_path is inside a folder only root may enter)."""
+    folder = Path(tempfile.mkdtemp(prefix="seqlab-test-"))
+    os.chmod(folder, 0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _isolated(folder: Path, **extra) -> dict:
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
+    return {
+        "network": False,
+        "hide": [],
+        "reachable": interpreter_paths(),
+        "staging": str(folder / "staging"),
+        "uid": 1_000_000_000 + os.getpid(),
+        "owned": [str(home)],
+        "workdir": str(home),
+        "env": {"HOME": str(home)},
+        **extra,
+    }
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a separate user id needs root on Linux")
+def test_launcher_limits_processes_of_its_own_user(sandbox_folder):
+    done = _launch(_isolated(sandbox_folder, processes=20), FORK_BOMB)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 20
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="namespaces and a separate user id need root on Linux")
+def test_launcher_isolates_network_and_files(sandbox_folder, tmp_path):
+    capabilities = probe()
+    assert capabilities.namespaces and capabilities.separate_user, capabilities.problems
+    secret = sandbox_folder / "secret"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    os.chmod(secret, 0o755)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    code = f"""
+import os, socket
+print(sorted(os.listdir({str(secret)!r})))
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2)
+    print("connected")
+except OSError:
+    print("no network")
+for target in ({str(sandbox_folder / "outside.txt")!r}, os.path.join(os.environ["HOME"], "inside.txt")):
+    try:
+        open(target, "w").write("x")
+        print("wrote", os.path.basename(target))
+    except OSError:
+        print("refused", os.path.basename(target))
+"""
+    try:
+        done = _launch(_isolated(sandbox_folder, hide=[str(secret)]), code)
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["[]", "no network", "refused outside.txt", "wrote inside.txt"]
+    assert sorted(os.listdir(secret)) == ["answers.txt"], "hidden only inside the sandbox"
+
+
+def test_launcher_refuses_what_it_cannot_enforce():
+    if os.geteuid() == 0:
+        pytest.skip("as root every part can be enforced")
+    done = _launch({"uid": 12345, "owned": []}, "pass")
+    assert done.returncode == 71 and "cannot enforce" in done.stderr
+
+
+def test_death_causes_in_plain_words():
+    assert death_cause(-signal.SIGSEGV) == "it crashed (segmentation fault)"
+    assert death_cause(-signal.SIGXCPU) == "it used up its CPU-time limit"
+    assert "killed" in death_cause(-signal.SIGKILL)
+    assert death_cause(3).startswith("it exited with status 3")
+    assert death_cause(None) == "it stopped responding"
+
+
+def _echo_main(argv):
+    print(json.dumps(argv))
+    return 0
+
+
+def test_pool_runs_jobs_concurrently_and_stops_the_slow_one(tmp_path):
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    jobs = [
+        Job("slow", sleeper, str(tmp_path), timeout=1),
+        Job("quick", [sys.executable, "-c", "print('hello')"], str(tmp_path), timeout=30),
+        Job("forked", [sys.executable, "-m", "x", "a", "b"], str(tmp_path), timeout=30, entry=_echo_main),
+    ]
+    seen = {}
+    run_pool(jobs, 2, lambda job, outcome: seen.setdefault(job.key, outcome))
+    assert seen["slow"].timed_out and seen["slow"].returncode != 0
+    assert seen["quick"].stdout == "hello\n" and not seen["quick"].timed_out
+    assert json.loads(seen["forked"].stdout) == ["a", "b"] and seen["forked"].returncode == 0
+
+
+def test_results_are_reused_only_for_the_same_file_and_settings(tmp_path):
+    settings = {"lesson": "01_rnn", "limits": Limits().settings()}
+    result = StudentResult("ann", "ann.ipynb", scores={"a": 2.0}, sha256="abc", settings=settings)
+    save(result, tmp_path)
+    assert load_current(tmp_path, "abc", settings) == result
+    assert load_current(tmp_path, "abd", settings) is None, "another file"
+    assert load_current(tmp_path, "abc", {**settings, "lesson": "02_x"}) is None, "other settings"
+    (tmp_path / "result.json").write_text("{half a fil", encoding="utf-8")
+    assert load_current(tmp_path, "abc", settings) is None
+    assert not list(tmp_path.glob(".result.json.*")), "no temporary file left behind"
+
+
+def test_write_atomically_replaces_whole_files(tmp_path):
+    target = tmp_path / "deep" / "grades.csv"
+    write_atomically(target, b"one")
+    write_atomically(target, b"two")
+    assert target.read_bytes() == b"two" and [p.name for p in target.parent.iterdir()] == ["grades.csv"]
+    assert sha256_of(target) == "3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3"
+
+
+def test_grades_csv_keeps_student_text_out_of_spreadsheet_formulas(tmp_path):
+    results = [StudentResult("ann", "ann.ipynb", notes=["=HYPERLINK(evil)"], scores={"a-tests": 1.0})]
+    path = tmp_path / "grades.csv"
+    _write_csv(path, "01_rnn", [("a-tests", 2.0)], results, 2.0)
+    assert "'=HYPERLINK(evil)" in path.read_text(encoding="utf-8")
+
+
+GRADE_IDS = {"01-rnn-cell", "01-rnn-cell-tests"}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("", "the file is empty"),
+        ("{not json", "not a valid notebook"),
+        ('{"cells": 3}', "not a valid notebook"),
+    ],
+)
+def test_check_notebook_refuses_what_is_not_a_notebook(tmp_path, content, problem):
+    path = tmp_path / "x.ipynb"
+    path.write_text(content, encoding="utf-8")
+    assert problem in check_notebook(path, "01_rnn", GRADE_IDS)
+
+
+def test_check_notebook_refuses_another_lesson_and_accepts_this_one(tmp_path):
+    nb = student_notebook("01_rnn")
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert check_notebook(path, "01_rnn", GRADE_IDS) is None
+    for cell in nb.cells:
+        if "grade_id" in cell.metadata.get("nbgrader", {}):
+            cell.metadata["nbgrader"]["grade_id"] = "02-" + cell.metadata["nbgrader"]["grade_id"][3:]
+    nbformat.write(nb, path)
+    assert "not the 01_rnn notebook" in check_notebook(path, "01_rnn", GRADE_IDS)
+
+
+def test_copy_submission_restores_released_metadata(tmp_path):
+    release = COURSE.release("01_rnn")
+    nb = student_notebook("01_rnn")
+    tests = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "01-rnn-cell-tests")
+    tests.metadata["nbgrader"]["points"] = 100
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "01-bonus", "grade": True}}))
+    nb.cells.append(nbformat.from_dict(json.loads(json.dumps(tests))))
+    source = tmp_path / "ann.ipynb"
+    nbformat.write(nb, source)
+    before = source.read_bytes()
+    target = tmp_path / "out" / "01_rnn.ipynb"
+
+    notes = copy_submission(source, release, target)
+
+    assert source.read_bytes() == before
+    copied = nbformat.read(target, as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in copied.cells]
+    assert ids.count("01-rnn-cell-tests") == 1 and "01-bonus" not in ids
+    kept = next(c for c in copied.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "01-rnn-cell-tests")
+    assert kept.metadata["nbgrader"]["points"] == 2
+    assert len({c.id for c in copied.cells}) == len(copied.cells), "cell ids are unique again"
+    assert any("'01-bonus'" in n and "not a cell of this lesson" in n for n in notes)
+    assert any("a copy of an earlier cell" in n for n in notes)
+
+
+def test_launcher_gives_the_kernel_a_clean_environment(monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET", "token")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    done = _launch({"clean_env": True, "env": {"HOME": "/nowhere"}}, "import os; print(sorted(os.environ))")
+    names = ast.literal_eval(done.stdout)
+    assert "GRADER_SECRET" not in names and "NBGRADER_EXECUTION" in names and "HOME" in names

@@ -1,0 +1,123 @@
+"""The hostile catalogue (tests/hostile/) graded in one `seqlab grade --workers 2` run, next to two honest
+students: every case gets its expected status, points and note; the honest students keep full marks; the
+submissions are not modified; no student's code reached the network or wrote outside its folder; nothing is
+left running."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.hostile import lesson_01_rnn as catalogue
+from tests.support import REPO, grade_columns, read_grades, seqlab, submission
+
+pytestmark = pytest.mark.slow
+LESSON = catalogue.LESSON
+SECRET = "s3cr3t-token-of-the-instructor"
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+class Listener:
+    """A TCP server on this machine's loopback that records whether anyone connected."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+def test_hostile_catalogue_in_one_parallel_run(tmp_path):
+    assert len(catalogue.CASES) >= 20
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    canary = tmp_path / "canary-written-by-a-student.txt"
+    listener = Listener()
+    stray = REPO / "helpers" / "seqlab" / "hostile_was_here.py"
+    try:
+        catalogue.write_all(submissions, {"port": listener.port, "canary": str(canary)})
+        import nbformat
+
+        for honest in ("honest_ann", "honest_bob"):
+            nbformat.write(submission(LESSON), submissions / f"{honest}.ipynb")
+        before = _digests(submissions)
+        workspace = tmp_path / "workspace"
+
+        started = time.monotonic()
+        done = seqlab(
+            "grade",
+            str(submissions),
+            "--lesson",
+            LESSON,
+            "--workspace",
+            str(workspace),
+            "--timeout",
+            "10",
+            "--workers",
+            "2",
+            "--memory",
+            "3G",  # the memory bomb fills less before it is stopped
+            env={"GRADER_SECRET": SECRET},
+        )
+        seconds = time.monotonic() - started
+    finally:
+        listener.close()
+        leaked = stray.exists()
+        stray.unlink(missing_ok=True)
+
+    print(done.stdout[-6000:])
+    print(f"graded {len(catalogue.CASES) + 2} submissions in {seconds:.0f} s")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _digests(submissions) == before, "submissions must never be modified"
+    assert listener.connections == 0, "a student's code reached the network"
+    assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
+
+    feedback = workspace / "feedback" / "environment" / LESSON / f"{LESSON}.html"
+    assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"
+    assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
+
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    columns = list(grade_columns(LESSON).values())
+    for honest in ("honest_ann", "honest_bob"):
+        assert rows[honest]["status"] == "graded" and rows[honest]["score"] == "12", rows[honest]
+    failures, table = [], ["| student | what it does | status | points | notes |", "| --- | --- | --- | --- | --- |"]
+    for case in catalogue.CASES:
+        key = case.filename or case.student
+        row = rows.get(key)
+        if row is None:
+            failures.append(f"{case.student}: no row")
+            continue
+        points = tuple(float(row[c]) for c in columns)
+        shown = "/".join(f"{p:g}" for p in points)
+        table.append(f"| {case.student} | {case.what} | {row['status']} | {shown} | {row['notes'][:160]} |")
+        if row["status"] != case.status or points != case.points or case.note not in row["notes"]:
+            failures.append(f"{case.student} ({case.what}): {row['status']} {points} notes: {row['notes']!r}")
+    out = REPO / "_build" / "hostile"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    assert not failures, "\n".join(failures)
+    assert f"{len([c for c in catalogue.CASES if c.status != 'graded'])} submission(s) need attention" in done.stdout
