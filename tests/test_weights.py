@@ -7,6 +7,7 @@ from torch import nn
 from seqlab.weights import (
     birnn_from_weights,
     load_rnn_weights,
+    random_rnn_weights,
     rnn_from_weights,
     rnn_weights,
     run_packed,
@@ -360,3 +361,28 @@ def test_stacked_rnn_from_weights_bad_layers(bad):
 def test_birnn_from_weights_bad_direction():
     with pytest.raises(ValueError, match="p_bwd"):
         birnn_from_weights(_direction(), {"W_xh": torch.zeros(D, H)})
+
+
+def test_random_rnn_weights_shapes_dtype_and_scale():
+    p = random_rnn_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert {k: tuple(v.shape) for k, v in p.items()} == {"W_xh": (50, 40), "W_hh": (40, 40), "b_h": (40,)}
+    assert all(v.dtype == torch.float64 and not v.requires_grad for v in p.values())
+    assert abs(p["W_xh"].std().item() - 50**-0.5) < 0.02
+    assert abs(p["W_hh"].std().item() - 40**-0.5) < 0.02
+    assert 0.03 < p["b_h"].std().item() < 0.3
+
+
+def test_random_rnn_weights_seeded_and_trainable():
+    first = random_rnn_weights(3, 4, torch.Generator().manual_seed(1))
+    again = random_rnn_weights(3, 4, torch.Generator().manual_seed(1))
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    trainable = random_rnn_weights(3, 4, requires_grad=True)
+    assert all(v.is_leaf and v.requires_grad for v in trainable.values())
+
+
+@pytest.mark.parametrize(
+    "args, error", [((0, 3), ValueError), ((3, 2.0), ValueError), ((True, 3), ValueError), ((3, 3, 5), TypeError)]
+)
+def test_random_rnn_weights_bad_arguments(args, error):
+    with pytest.raises(error):
+        random_rnn_weights(*args)

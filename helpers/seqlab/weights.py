@@ -19,6 +19,7 @@ __all__ = [
     "birnn_from_weights",
     "stacked_rnn_from_weights",
     "run_packed",
+    "random_rnn_weights",
 ]
 
 
@@ -186,3 +187,39 @@ def run_packed(module: nn.RNN, X: torch.Tensor, lengths: torch.Tensor) -> tuple[
     out, h_n = module(packed)
     out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=X.shape[1])
     return out, h_n
+
+
+def random_rnn_weights(
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator | None = None,
+    *,
+    dtype: torch.dtype = torch.float32,
+    requires_grad: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Random weights for one RNN layer or direction, in the course's convention.
+
+    ``W_xh`` is drawn from N(0, 1/D) and ``W_hh`` from N(0, 1/H), so that the pre-activations start
+    around unit scale (tanh neither saturates nor vanishes); ``b_h`` from N(0, 0.1²).
+
+    Args:
+        input_size: D; hidden_size: H.
+        generator: a ``torch.Generator`` for reproducible draws (default: torch's global generator).
+        dtype: the tensors' dtype.
+        requires_grad: return leaf tensors ready to be trained.
+
+    Returns:
+        ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
+    """
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    D, H = input_size, hidden_size
+    p = {
+        "W_xh": torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5,
+        "W_hh": torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5,
+        "b_h": torch.randn(H, generator=generator, dtype=dtype) * 0.1,
+    }
+    return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
