@@ -23,6 +23,11 @@ SIGNATURES = {
         "jordan_cell": ["x", "y_prev", "W_xh", "W_yh", "b_h", "W_hy", "b_y"],
         "count_rnn_parameters": ["input_size", "hidden_size", "output_size"],
     },
+    "05_birnn": {
+        "reverse_padded": ["X", "lengths"],
+        "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],
+        "stacked_rnn_forward": ["X", "layers", "h0"],
+    },
 }
 
 
