@@ -52,6 +52,24 @@ def read_grades(csv_path: Path) -> dict[str, dict[str, str]]:
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
+def autograded_max(lesson: str) -> float:
+    """The points of a lesson's autograded test cells (written answers, graded by hand, excluded)."""
+    return sum(
+        float(cell.metadata["nbgrader"]["points"])
+        for cell in solution_notebook(lesson).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+    )
+
+
+def written_answers(lesson: str) -> list[str]:
+    """Grade ids of a lesson's written answers (cells that are both a solution and graded: graded by hand)."""
+    return [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in solution_notebook(lesson).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata["nbgrader"].get("solution")
+    ]
+
+
 def grade_columns(lesson: str) -> dict[str, str]:
     """test cell grade id -> its grades.csv column header, from the solution notebook."""
     columns = {}

@@ -1,9 +1,28 @@
 """Unit tests for seqlab.data: seeded synthetic sequence tasks."""
 
+import itertools
+import math
+
 import pytest
 import torch
 
-from seqlab.data import ADDING_BASELINE_MSE, adding_problem_batch, echo_batch
+from seqlab.data import (
+    ADDING_BASELINE_MSE,
+    PAD_LABEL,
+    TOY_ALPHABET,
+    TOY_BOS,
+    TOY_ENTROPY_PER_CHAR,
+    TOY_EOS,
+    TOY_GRAMMAR,
+    adding_problem_batch,
+    echo_batch,
+    repeats_later_batch,
+    toy_decode,
+    toy_encode,
+    toy_is_sentence,
+    toy_language_batch,
+    toy_sentence,
+)
 
 
 def _gen(seed=0):
@@ -164,3 +183,179 @@ def test_adding_baseline_mse():
     mse = ((Y - 1.0) ** 2).mean().item()
     assert abs(mse - ADDING_BASELINE_MSE) < 0.01
     assert abs(Y.mean().item() - 1.0) < 0.01
+
+
+# ------------------------------------------------------------------------------------ repeats_later_batch
+
+
+def _repeats_later_reference(tokens, length):
+    """The rule, written as plainly as possible: 1 if tokens[t] occurs again at a later step before the end."""
+    return [int(tokens[t] in tokens[t + 1 : length]) for t in range(length)]
+
+
+def test_repeats_later_reference_on_the_docstring_example():
+    assert _repeats_later_reference([0, 2, 1, 2, 0], 5) == [1, 1, 0, 0, 0]
+
+
+def test_repeats_later_shapes_and_dtypes():
+    X, Y, lengths = repeats_later_batch(5, 9, 4, _gen())
+    assert X.shape == (5, 9, 4) and X.dtype == torch.float32
+    assert Y.shape == (5, 9) and Y.dtype == torch.int64
+    assert lengths.shape == (5,) and lengths.dtype == torch.int64
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_repeats_later_rule_holds(seed):
+    X, Y, lengths = repeats_later_batch(64, 12, 3, _gen(seed), min_length=1)
+    for b in range(64):
+        n = int(lengths[b])
+        tokens = X[b, :n].argmax(dim=-1).tolist()
+        assert Y[b, :n].tolist() == _repeats_later_reference(tokens, n)
+
+
+def test_repeats_later_padding():
+    X, Y, lengths = repeats_later_batch(64, 10, 5, _gen(3), min_length=2)
+    for b in range(64):
+        n = int(lengths[b])
+        assert torch.equal(X[b, :n].sum(dim=-1), torch.ones(n)), "one-hot inside the sequence"
+        assert torch.equal(X[b, n:], torch.zeros(10 - n, 5)), "zeros at padded steps"
+        assert (Y[b, n:] == PAD_LABEL).all()
+        assert set(Y[b, :n].tolist()) <= {0, 1}
+        assert Y[b, n - 1] == 0, "nothing comes after the last step"
+
+
+def test_repeats_later_lengths_cover_the_range():
+    _, _, lengths = repeats_later_batch(500, 8, 3, _gen(), min_length=3)
+    assert set(lengths.tolist()) == set(range(3, 9))
+
+
+def test_repeats_later_fixed_length_and_length_one():
+    _, Y, lengths = repeats_later_batch(4, 6, 2, _gen(), min_length=6)
+    assert lengths.tolist() == [6] * 4 and (Y != PAD_LABEL).all()
+    _, Y, lengths = repeats_later_batch(4, 1, 2, _gen())
+    assert lengths.tolist() == [1] * 4 and Y.tolist() == [[0]] * 4
+
+
+def test_repeats_later_labels_are_not_trivial():
+    _, Y, _ = repeats_later_batch(400, 20, 4, _gen(), min_length=5)
+    ones = (Y == 1).sum() / (Y != PAD_LABEL).sum()
+    assert 0.4 < ones < 0.9
+
+
+def test_repeats_later_seeded_reproducibility():
+    first = repeats_later_batch(8, 10, 4, _gen(5))
+    again = repeats_later_batch(8, 10, 4, _gen(5))
+    other = repeats_later_batch(8, 10, 4, _gen(6))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"max_length": 0}, ValueError, "max_length"),
+        ({"max_length": 5.0}, TypeError, "max_length"),
+        ({"n_symbols": 1}, ValueError, "n_symbols"),
+        ({"min_length": 0}, ValueError, "min_length"),
+        ({"min_length": 11}, ValueError, "min_length"),
+        ({"generator": 3}, TypeError, "generator"),
+    ],
+)
+def test_repeats_later_bad_arguments(kwargs, error, name):
+    args = {"batch_size": 4, "max_length": 10, "n_symbols": 3, "generator": _gen(), **kwargs}
+    with pytest.raises(error, match=name):
+        repeats_later_batch(**args)
+
+
+# ------------------------------------------------------------------------------------ the toy language
+
+
+def test_toy_alphabet_has_every_character_once():
+    assert len(set(TOY_ALPHABET)) == len(TOY_ALPHABET)
+    for group in TOY_GRAMMAR:
+        for word in group:
+            assert set(word) <= set(TOY_ALPHABET)
+    assert TOY_ALPHABET[:4] == TOY_BOS + TOY_EOS + " ."
+
+
+def test_toy_sentences_are_grammatical_and_cover_the_grammar():
+    gen = _gen(0)
+    sentences = {toy_sentence(gen) for _ in range(2000)}
+    expected = {" ".join(words) + "." for words in itertools.product(*TOY_GRAMMAR)}
+    assert sentences == expected
+    assert all(toy_is_sentence(s) for s in sentences)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["old cat runs", "old cat runs. ", "cat old runs.", "old cat cat.", "old  cat runs.", "", None, "^old cat runs."],
+)
+def test_toy_is_sentence_rejects(text):
+    assert not toy_is_sentence(text)
+
+
+def test_toy_encode_decode_round_trip():
+    text = TOY_BOS + "small bird sings." + TOY_EOS
+    ids = toy_encode(text)
+    assert ids.dtype == torch.int64 and ids.shape == (len(text),)
+    assert toy_decode(ids) == text
+    assert toy_decode(ids.tolist()) == text
+
+
+@pytest.mark.parametrize("bad, error", [("Cat", ValueError), (3, TypeError)])
+def test_toy_encode_bad_arguments(bad, error):
+    with pytest.raises(error):
+        toy_encode(bad)
+
+
+@pytest.mark.parametrize("bad", [[0, len(TOY_ALPHABET)], [-1], [[0, 1]], torch.zeros(2, 2, dtype=torch.long)])
+def test_toy_decode_bad_arguments(bad):
+    with pytest.raises(ValueError, match="ids"):
+        toy_decode(bad)
+
+
+def test_toy_language_batch_rule_and_padding():
+    X, Y, lengths = toy_language_batch(32, _gen(1))
+    B, T, n_chars = X.shape
+    assert B == 32
+    assert n_chars == len(TOY_ALPHABET)
+    assert Y.shape == (B, T)
+    assert int(lengths.max()) == T
+    assert X.dtype == torch.float32 and Y.dtype == torch.int64 and lengths.dtype == torch.int64
+    for b in range(B):
+        n = int(lengths[b])
+        inputs = toy_decode(X[b, :n].argmax(dim=-1))
+        targets = toy_decode(Y[b, :n])
+        assert inputs[0] == TOY_BOS and targets[-1] == TOY_EOS
+        assert toy_is_sentence(inputs[1:])
+        assert inputs[1:] == targets[:-1], "the target at t is the input at t + 1"
+        assert torch.equal(X[b, :n].sum(dim=-1), torch.ones(n))
+        assert torch.equal(X[b, n:], torch.zeros(T - n, n_chars))
+        assert (Y[b, n:] == PAD_LABEL).all()
+
+
+def test_toy_language_batch_seeded_reproducibility():
+    first, again, other = (toy_language_batch(8, _gen(s)) for s in (4, 4, 5))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[1], other[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 2.0}, TypeError, "batch_size"),
+        ({"generator": None}, TypeError, "generator"),
+    ],
+)
+def test_toy_language_batch_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        toy_language_batch(**{"batch_size": 4, "generator": _gen(), **kwargs})
+
+
+def test_toy_entropy_per_char():
+    # ln 64 nats per sentence; on average 3.5 + 3.25 + 4.75 letters, two spaces, "." and the end mark
+    assert pytest.approx(math.log(64) / 15.5) == TOY_ENTROPY_PER_CHAR
+    _, _, lengths = toy_language_batch(4000, _gen(0))
+    assert abs(lengths.float().mean().item() - 15.5) < 0.05

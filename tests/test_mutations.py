@@ -1,7 +1,8 @@
 """Mutation check of the autograder tests, through the real autograder.
 
 For every exercise, each plausible bug in tests/mutants/lesson_*.py must lose that exercise's
-points, and each correct answer written differently must keep full marks.  One `seqlab grade`
+points, and each correct answer written differently must keep full marks on the autograded cells
+(a lesson's written answers are graded by hand; a mutant leaves them blank).  One `seqlab grade`
 run per exercise grades all of its mutants as a class.  A results table is written to
 _build/mutations/ for the release notes.
 """
@@ -15,7 +16,7 @@ import nbformat
 import pytest
 
 import tests.mutants
-from tests.support import REPO, grade_columns, read_grades, seqlab, submission
+from tests.support import REPO, autograded_max, grade_columns, read_grades, seqlab, submission
 
 
 def _catalogues():
@@ -60,10 +61,11 @@ def test_mutants_through_the_autograder(tmp_path, lesson, grade_id):
     rows = read_grades(workspace / lesson / "grades.csv")
     column = grade_columns(lesson)[f"{grade_id}-tests"]
     max_points = float(column.rsplit("(", 1)[1].rstrip(")"))
+    max_total = autograded_max(lesson)  # the written answers (graded by hand) are left blank by every mutant
     report, failures = [], []
     for index, mutant in enumerate(mutants):
         row = rows[f"m{index:02d}"]
-        points, total, max_total = float(row[column]), float(row["score"]), float(row["max_score"])
+        points, total = float(row[column]), float(row["score"])
         if mutant.kind == "bug":
             ok = points < max_points
             outcome = f"loses {max_points - points:g} of {max_points:g}" if ok else "KEEPS FULL MARKS"

@@ -29,6 +29,11 @@ SIGNATURES = {
         "hidden_jacobian_norms": ["X", "h0", "W_xh", "W_hh", "b_h"],
         "clip_by_global_norm": ["grads", "max_norm"],
     },
+    "05_birnn": {
+        "reverse_padded": ["X", "lengths"],
+        "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],
+        "stacked_rnn_forward": ["X", "layers", "h0"],
+    },
 }
 
 

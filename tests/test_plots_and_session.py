@@ -11,7 +11,7 @@ import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 import seqlab  # noqa: E402
-from seqlab.plots import moving_average, plot_curves  # noqa: E402
+from seqlab.plots import draw_birnn, moving_average, plot_curves  # noqa: E402
 
 # ------------------------------------------------------------------------------------ moving_average
 
@@ -157,3 +157,25 @@ def test_progress_enabled(monkeypatch):
     monkeypatch.setenv("SEQLAB_PROGRESS", "1")
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert seqlab.progress_enabled() is False
+
+
+# ------------------------------------------------------------------------------------ draw_birnn
+
+
+def test_draw_birnn_returns_titled_axes(close_figures):
+    ax = draw_birnn(steps=3)
+    assert isinstance(ax, Axes)
+    assert "bidirectional" in ax.get_title()
+    texts = [t.get_text() for t in ax.texts]
+    assert sum("overleftarrow" in t for t in texts) >= 3 and sum("overrightarrow" in t for t in texts) >= 3
+
+
+def test_draw_birnn_into_given_axes(close_figures):
+    _, ax = plt.subplots()
+    assert draw_birnn(steps=2, ax=ax) is ax
+
+
+@pytest.mark.parametrize("steps", [1, 9, 2.0, True, None])
+def test_draw_birnn_bad_steps(steps):
+    with pytest.raises(ValueError, match="steps"):
+        draw_birnn(steps=steps)

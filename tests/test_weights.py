@@ -4,7 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from seqlab.weights import load_rnn_weights, rnn_from_weights, rnn_weights
+from seqlab.weights import (
+    birnn_from_weights,
+    load_rnn_weights,
+    random_rnn_weights,
+    rnn_from_weights,
+    rnn_weights,
+    run_packed,
+    stacked_rnn_from_weights,
+)
 
 D, H, B, T = 3, 4, 2, 5
 
@@ -267,3 +275,114 @@ def test_non_rnn_module_raises_type_error(module):
         load_rnn_weights(module, *_weights())
     with pytest.raises(TypeError):
         rnn_weights(module)
+
+
+# ------------------------------------------------------------------------------------ BiRNN, stacked, packed
+
+
+def _direction(d=D, h=H, seed=0, dtype=torch.float64):
+    return dict(zip(("W_xh", "W_hh", "b_h"), _weights(d, h, seed, dtype), strict=True))
+
+
+def test_birnn_from_weights_holds_both_directions():
+    p_fwd, p_bwd = _direction(seed=1), _direction(seed=2)
+    module = birnn_from_weights(p_fwd, p_bwd)
+    assert module.bidirectional and module.batch_first and module.weight_ih_l0.dtype == torch.float64
+    for got, want in ((rnn_weights(module), p_fwd), (rnn_weights(module, reverse=True), p_bwd)):
+        for key in want:
+            assert torch.equal(got[key], want[key])
+
+
+def test_birnn_full_length_equals_manual_loops():
+    p_fwd, p_bwd = _direction(seed=1), _direction(seed=2)
+    X = _inputs()
+    out, _ = birnn_from_weights(p_fwd, p_bwd)(X)
+    forward = _manual_rnn(X, **p_fwd)
+    backward = _manual_rnn(X.flip(1), **p_bwd).flip(1)
+    torch.testing.assert_close(out, torch.cat([forward, backward], dim=-1))
+
+
+def test_run_packed_reads_only_real_steps():
+    p_fwd, p_bwd = _direction(seed=1), _direction(seed=2)
+    module = birnn_from_weights(p_fwd, p_bwd)
+    X = torch.randn(3, 6, D, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    lengths = torch.tensor([4, 6, 1])  # not sorted: enforce_sorted=False
+    out, h_n = run_packed(module, X, lengths)
+    assert out.shape == (3, 6, 2 * H) and h_n.shape == (2, 3, H)
+    for b, n in enumerate(lengths.tolist()):
+        alone = X[b : b + 1, :n]
+        forward = _manual_rnn(alone, **p_fwd)[0]
+        backward = _manual_rnn(alone.flip(1), **p_bwd).flip(1)[0]
+        torch.testing.assert_close(out[b, :n], torch.cat([forward, backward], dim=-1))
+        assert torch.equal(out[b, n:], torch.zeros(6 - n, 2 * H, dtype=torch.float64))
+        torch.testing.assert_close(h_n[0, b], forward[-1])
+        torch.testing.assert_close(h_n[1, b], backward[0])
+    # the padding's content does not matter
+    noisy = X.clone()
+    noisy[0, 4:] = 100.0
+    torch.testing.assert_close(run_packed(module, noisy, lengths)[0], out)
+
+
+@pytest.mark.parametrize(
+    "lengths, match",
+    [(torch.tensor([0, 2, 3]), "length"), (torch.tensor([7, 2, 3]), "length"), (torch.tensor([2, 3]), "lengths")],
+)
+def test_run_packed_bad_lengths(lengths, match):
+    module = birnn_from_weights(_direction(), _direction(seed=1))
+    with pytest.raises(ValueError, match=match):
+        run_packed(module, torch.zeros(3, 6, D, dtype=torch.float64), lengths)
+
+
+def test_run_packed_needs_batch_first():
+    with pytest.raises(ValueError, match="batch_first"):
+        run_packed(nn.RNN(D, H), torch.zeros(2, 3, D), torch.tensor([3, 2]))
+
+
+def test_stacked_rnn_from_weights_equals_manual_layers():
+    layers = [_direction(D, H, seed=1), _direction(H, H, seed=2), _direction(H, H, seed=3)]
+    module = stacked_rnn_from_weights(layers)
+    assert module.num_layers == 3 and module.batch_first
+    X = _inputs()
+    h0 = torch.randn(3, B, H, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    out, h_n = module(X, h0)
+    states = X
+    for index, p in enumerate(layers):
+        states = _manual_rnn(states, **p, h0=h0[index])
+        torch.testing.assert_close(h_n[index], states[:, -1])
+    torch.testing.assert_close(out, states)
+
+
+@pytest.mark.parametrize("bad", [[], None, [{"W_xh": torch.zeros(2, 2)}]])
+def test_stacked_rnn_from_weights_bad_layers(bad):
+    with pytest.raises(ValueError, match="layers"):
+        stacked_rnn_from_weights(bad)
+
+
+def test_birnn_from_weights_bad_direction():
+    with pytest.raises(ValueError, match="p_bwd"):
+        birnn_from_weights(_direction(), {"W_xh": torch.zeros(D, H)})
+
+
+def test_random_rnn_weights_shapes_dtype_and_scale():
+    p = random_rnn_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert {k: tuple(v.shape) for k, v in p.items()} == {"W_xh": (50, 40), "W_hh": (40, 40), "b_h": (40,)}
+    assert all(v.dtype == torch.float64 and not v.requires_grad for v in p.values())
+    assert abs(p["W_xh"].std().item() - 50**-0.5) < 0.02
+    assert abs(p["W_hh"].std().item() - 40**-0.5) < 0.02
+    assert 0.03 < p["b_h"].std().item() < 0.3
+
+
+def test_random_rnn_weights_seeded_and_trainable():
+    first = random_rnn_weights(3, 4, torch.Generator().manual_seed(1))
+    again = random_rnn_weights(3, 4, torch.Generator().manual_seed(1))
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    trainable = random_rnn_weights(3, 4, requires_grad=True)
+    assert all(v.is_leaf and v.requires_grad for v in trainable.values())
+
+
+@pytest.mark.parametrize(
+    "args, error", [((0, 3), ValueError), ((3, 2.0), ValueError), ((True, 3), ValueError), ((3, 3, 5), TypeError)]
+)
+def test_random_rnn_weights_bad_arguments(args, error):
+    with pytest.raises(error):
+        random_rnn_weights(*args)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn"]
+__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn", "draw_birnn"]
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -108,4 +108,61 @@ def draw_unrolled_rnn(steps: int = 4, feedback: str = "h", ax: Axes | None = Non
     ax.axis("off")
     name = "Elman" if feedback == "h" else "Jordan"
     ax.set_title(f"{name} RNN unrolled over {steps} steps: the same weights at every step")
+    return ax
+
+
+def draw_birnn(steps: int = 4, ax: Axes | None = None) -> Axes:
+    """Draw a bidirectional RNN unrolled over ``steps`` steps.
+
+    Inputs at the bottom feed two rows of states: the forward direction (left to right) and the
+    backward direction (right to left), each with its own weights; the output at each step reads both.
+
+    Args:
+        steps: how many time steps to draw (2 … 8).
+        ax: draw into this Axes instead of a new figure.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 8:
+        raise ValueError(f"steps should be an int from 2 to 8, got {steps!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.7 * steps + 1.6, 3.8))
+    rows = {"x": 0.0, "f": 1.0, "b": 2.0, "y": 3.0}
+    labels = {"x": "x_{%d}", "f": "\\overrightarrow{h}_{%d}", "b": "\\overleftarrow{h}_{%d}", "y": "y_{%d}"}
+    colours = {"x": "#dbe9f6", "f": "#fde2c4", "b": "#e5d8f0", "y": "#d9f0d3"}
+    arrow = {"arrowstyle": "->", "color": "black", "lw": 1.1}
+    for t in range(1, steps + 1):
+        for row, height in rows.items():
+            ax.text(
+                t,
+                height,
+                "$" + labels[row] % t + "$",
+                ha="center",
+                va="center",
+                fontsize=12,
+                bbox={"boxstyle": "round,pad=0.35", "facecolor": colours[row], "edgecolor": "gray"},
+            )
+        purple, orange = {**arrow, "color": "#7a5aa6"}, {**arrow, "color": "#c77c26"}
+        ax.annotate("", xy=(t, 0.78), xytext=(t, 0.22), arrowprops=arrow)  # x -> forward
+        ax.annotate("", xy=(t + 0.2, 1.8), xytext=(t + 0.2, 0.2), arrowprops=purple)  # x -> backward, beside
+        ax.annotate("", xy=(t - 0.2, 2.8), xytext=(t - 0.2, 1.2), arrowprops=orange)  # forward -> output, beside
+        ax.annotate("", xy=(t, 2.78), xytext=(t, 2.22), arrowprops=arrow)  # backward -> output
+        if t > 1:
+            ax.annotate("", xy=(t - 0.3, 1.0), xytext=(t - 0.62, 1.0), arrowprops=orange)
+            ax.annotate("", xy=(t - 0.7, 2.0), xytext=(t - 0.38, 2.0), arrowprops=purple)
+    ax.text(0.35, 1.0, "$0$", ha="center", va="center", fontsize=11)
+    ax.annotate("", xy=(0.7, 1.0), xytext=(0.45, 1.0), arrowprops={**arrow, "color": "#c77c26"})
+    ax.text(steps + 0.65, 2.0, "$0$", ha="center", va="center", fontsize=11)
+    ax.annotate("", xy=(steps + 0.3, 2.0), xytext=(steps + 0.55, 2.0), arrowprops={**arrow, "color": "#7a5aa6"})
+    ax.text(steps + 0.95, 1.0, "forward: reads left to right\nweights $W^{\\rightarrow}$", va="center", fontsize=9)
+    ax.text(steps + 0.95, 2.0, "backward: reads right to left\nweights $W^{\\leftarrow}$", va="center", fontsize=9)
+    ax.text(
+        steps + 0.95,
+        3.0,
+        "output at step $t$ reads both:\n$[\\overrightarrow{h}_t\\,;\\,\\overleftarrow{h}_t]$",
+        va="center",
+        fontsize=9,
+    )
+    ax.set_xlim(0.1, steps + 2.6)
+    ax.set_ylim(-0.5, 3.5)
+    ax.axis("off")
+    ax.set_title(f"A bidirectional RNN unrolled over {steps} steps: two directions, separate weights")
     return ax

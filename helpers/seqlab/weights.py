@@ -12,7 +12,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["load_rnn_weights", "rnn_weights", "rnn_from_weights"]
+__all__ = [
+    "load_rnn_weights",
+    "rnn_weights",
+    "rnn_from_weights",
+    "birnn_from_weights",
+    "stacked_rnn_from_weights",
+    "run_packed",
+    "random_rnn_weights",
+]
 
 
 def _suffix(module: nn.Module, layer: int, reverse: bool) -> str:
@@ -110,3 +118,108 @@ def rnn_from_weights(W_xh: torch.Tensor, W_hh: torch.Tensor, b_h: torch.Tensor) 
     D, H = W_xh.shape
     module = nn.RNN(D, H, batch_first=True, dtype=W_xh.dtype)
     return load_rnn_weights(module, W_xh, W_hh, b_h)
+
+
+_DIRECTION_KEYS = ("W_xh", "W_hh", "b_h")
+
+
+def _check_direction(name: str, p: object) -> dict[str, torch.Tensor]:
+    if not isinstance(p, dict) or set(p) != set(_DIRECTION_KEYS):
+        raise ValueError(f"{name} should be a dict with keys {', '.join(_DIRECTION_KEYS)}")
+    return p
+
+
+def birnn_from_weights(p_fwd: dict[str, torch.Tensor], p_bwd: dict[str, torch.Tensor]) -> nn.RNN:
+    """A one-layer, batch-first, bidirectional ``torch.nn.RNN`` holding these two directions.
+
+    Args:
+        p_fwd: the forward direction, ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
+        p_bwd: the backward direction, same shapes (its own weights).
+    """
+    _check_direction("p_fwd", p_fwd)
+    _check_direction("p_bwd", p_bwd)
+    D, H = p_fwd["W_xh"].shape
+    module = nn.RNN(D, H, batch_first=True, bidirectional=True, dtype=p_fwd["W_xh"].dtype)
+    load_rnn_weights(module, **p_fwd)
+    return load_rnn_weights(module, **p_bwd, reverse=True)
+
+
+def stacked_rnn_from_weights(layers: list[dict[str, torch.Tensor]]) -> nn.RNN:
+    """A batch-first ``torch.nn.RNN(num_layers=len(layers))`` holding these layers, bottom layer first.
+
+    Args:
+        layers: one dict per layer; layer 0's ``W_xh`` is ``(D, H)``, the others' ``(H, H)``.
+    """
+    if not isinstance(layers, list | tuple) or not layers:
+        raise ValueError("layers should be a non-empty list of direction dicts")
+    for index, p in enumerate(layers):
+        _check_direction(f"layers[{index}]", p)
+    D, H = layers[0]["W_xh"].shape
+    module = nn.RNN(D, H, num_layers=len(layers), batch_first=True, dtype=layers[0]["W_xh"].dtype)
+    for index, p in enumerate(layers):
+        load_rnn_weights(module, **p, layer=index)
+    return module
+
+
+def run_packed(module: nn.RNN, X: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a batch-first ``module`` on a padded batch the way PyTorch intends: packed.
+
+    The sequences are packed with ``pack_padded_sequence`` (any order of lengths), so each direction
+    reads only the real steps of each sequence, and the output is padded back to ``X``'s length.
+
+    Args:
+        module: a batch-first ``torch.nn.RNN`` (any number of layers and directions).
+        X: ``(B, T, D)`` padded batch.
+        lengths: ``(B,)`` true lengths, each in ``1 … T``.
+
+    Returns:
+        ``out`` ``(B, T, directions * H)`` with zeros at padded steps, and ``h_n``
+        ``(layers * directions, B, H)``, the last real state of each layer and direction.
+    """
+    if not getattr(module, "batch_first", False):
+        raise ValueError("run_packed expects a module built with batch_first=True")
+    lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
+    if lengths.dim() != 1 or lengths.shape[0] != X.shape[0]:
+        raise ValueError(f"lengths should be a (B,) tensor with B = {X.shape[0]}, got shape {tuple(lengths.shape)}")
+    if lengths.min() < 1 or lengths.max() > X.shape[1]:
+        raise ValueError(f"every length should be in 1 … {X.shape[1]}, got {lengths.tolist()}")
+    packed = nn.utils.rnn.pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
+    out, h_n = module(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=X.shape[1])
+    return out, h_n
+
+
+def random_rnn_weights(
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator | None = None,
+    *,
+    dtype: torch.dtype = torch.float32,
+    requires_grad: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Random weights for one RNN layer or direction, in the course's convention.
+
+    ``W_xh`` is drawn from N(0, 1/D) and ``W_hh`` from N(0, 1/H), so that the pre-activations start
+    around unit scale (tanh neither saturates nor vanishes); ``b_h`` from N(0, 0.1²).
+
+    Args:
+        input_size: D; hidden_size: H.
+        generator: a ``torch.Generator`` for reproducible draws (default: torch's global generator).
+        dtype: the tensors' dtype.
+        requires_grad: return leaf tensors ready to be trained.
+
+    Returns:
+        ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
+    """
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    D, H = input_size, hidden_size
+    p = {
+        "W_xh": torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5,
+        "W_hh": torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5,
+        "b_h": torch.randn(H, generator=generator, dtype=dtype) * 0.1,
+    }
+    return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
