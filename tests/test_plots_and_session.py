@@ -168,7 +168,7 @@ def test_setup_explains_an_unwritten_exercise_in_words():
     _, stub, top_level, other = text.split("=== ")
     assert "NotImplementedError" in stub and "raise NotImplementedError()" in stub, "the traceback is kept"
     assert stub.rstrip().endswith(
-        "rnn_cell is not implemented yet: replace `raise NotImplementedError()` in its cell with your code, "
+        "rnn_cell is not implemented yet: replace `raise NotImplementedError()` in its cell with your code,\n"
         "run that cell, then run this one again."
     ), stub
     assert "This cell is not written yet" in top_level, top_level

@@ -86,8 +86,8 @@ def unwritten_exercise_message(name: str) -> str:
     """What a student reads under the traceback when a cell calls an exercise that still holds the stub."""
     if name == "<module>":
         return f"This cell is not written yet: replace `{STUB}` with your code, then run it again."
-    return (
-        f"{name} is not implemented yet: replace `{STUB}` in its cell with your code, "
+    return (  # two lines: nbgrader's Validate dialog does not wrap them
+        f"{name} is not implemented yet: replace `{STUB}` in its cell with your code,\n"
         "run that cell, then run this one again."
     )
 
