@@ -34,6 +34,9 @@ import pytest
 from seqlab.tools.submissions import reference_answers
 from tests.support import COURSE, REPO, solution_notebook, student_notebook, submission
 
+# The xdist group asks `make test` (--dist loadgroup) to run the module on one worker: one server, one browser.
+# With pytest 9.2 and pytest-xdist 3.8 loadgroup silently groups nothing (pytest-dev/pytest-xdist#1386); the
+# tests do not depend on it (each worker then starts its own server on its own copy), it only saves time.
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
@@ -102,11 +105,14 @@ def playwright_api():
 @pytest.fixture(scope="module")
 def browser(playwright_api, tmp_path_factory):
     """A headless Chromium with an empty profile (the system browser: nothing is downloaded)."""
+    home = tmp_path_factory.mktemp("chromium-home")
     context = playwright_api.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("chromium-profile")),
+        str(home / "profile"),
         executable_path=CHROMIUM,
         headless=True,
         args=CHROMIUM_FLAGS,
+        # Its crash-report and cache folders too, instead of the user's ~/.config and ~/.cache.
+        env={**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")},
         viewport={"width": 1280, "height": 900},
     )
     yield context
