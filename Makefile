@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.seqlab-installed
 LAB_ARGS ?=
+# The folder `make lab` opens (tests/test_browser.py points it at a scratch copy of notebooks/).
+NOTEBOOKS ?= notebooks
 # Jupyter refuses to run as root unless told (containers, CI machines).
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 JOBS ?= 2
@@ -36,7 +38,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup

@@ -4,6 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -135,6 +140,39 @@ def test_setup_thread_count_from_env(restore_torch_state, monkeypatch):
 def test_setup_rejects_non_int_seed(seed, restore_torch_state):
     with pytest.raises(TypeError, match="int"):
         seqlab.setup(seed)
+
+
+# An IPython shell in its own process (the singleton would otherwise leak into the other tests).
+_SHELL_SCRIPT = textwrap.dedent(
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("import seqlab; seqlab.setup()")
+    shell.run_cell("def rnn_cell(x):\\n    # YOUR CODE HERE\\n    raise NotImplementedError()")
+    print("=== stub")
+    result = shell.run_cell("rnn_cell(1)")
+    assert type(result.error_in_exec) is NotImplementedError, result
+    print("=== top-level stub")
+    shell.run_cell("raise NotImplementedError()")
+    print("=== other")
+    shell.run_cell("def helper():\\n    raise NotImplementedError('no sparse support')\\nhelper()")
+    """
+)
+
+
+def test_setup_explains_an_unwritten_exercise_in_words():
+    done = subprocess.run([sys.executable, "-c", _SHELL_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout)
+    _, stub, top_level, other = text.split("=== ")
+    assert "NotImplementedError" in stub and "raise NotImplementedError()" in stub, "the traceback is kept"
+    assert stub.rstrip().endswith(
+        "rnn_cell is not implemented yet: replace `raise NotImplementedError()` in its cell with your code,\n"
+        "run that cell, then run this one again."
+    ), stub
+    assert "This cell is not written yet" in top_level, top_level
+    assert "no sparse support" in other and "not implemented yet" not in other, other
 
 
 def test_is_grading_follows_nbgrader_env(monkeypatch):

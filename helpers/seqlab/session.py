@@ -6,6 +6,7 @@ readable (print options, a plot style).  Calling it twice leaves the same state 
 
 from __future__ import annotations
 
+import linecache
 import os
 import random
 
@@ -36,6 +37,10 @@ _PLOT_STYLE = {
 }
 
 
+#: The body nbgrader leaves in every exercise of a student notebook.
+STUB = "raise NotImplementedError()"
+
+
 def is_grading() -> bool:
     """True while nbgrader validates or autogrades the notebook (demos then shrink)."""
     return bool(os.environ.get(GRADING_ENV))
@@ -48,6 +53,9 @@ def progress_enabled() -> bool:
 
 def setup(seed: int = 0) -> None:
     """Seed every generator, make torch deterministic, and set print and plot styles.
+
+    In a notebook it also makes a test cell that calls an exercise still holding nbgrader's stub
+    (``raise NotImplementedError()``) end with a sentence saying which function to write.
 
     Args:
         seed: seed for Python's ``random``, NumPy's global generator and torch.
@@ -71,3 +79,43 @@ def setup(seed: int = 0) -> None:
     import matplotlib
 
     matplotlib.rcParams.update(_PLOT_STYLE)
+    _explain_unwritten_exercises()
+
+
+def unwritten_exercise_message(name: str) -> str:
+    """What a student reads under the traceback when a cell calls an exercise that still holds the stub."""
+    if name == "<module>":
+        return f"This cell is not written yet: replace `{STUB}` with your code, then run it again."
+    return (  # two lines: nbgrader's Validate dialog does not wrap them
+        f"{name} is not implemented yet: replace `{STUB}` in its cell with your code,\n"
+        "run that cell, then run this one again."
+    )
+
+
+def _unwritten_exercise(tb) -> str | None:
+    """The (qualified) name of the function whose stub raised, or None if the error came from elsewhere."""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    line = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
+    return code.co_qualname if line == STUB else None
+
+
+def _explain_stub(shell, etype, value, tb, tb_offset=None):
+    """IPython handler for NotImplementedError: the usual traceback, plus a sentence when it is nbgrader's stub."""
+    name = _unwritten_exercise(tb)
+    if name is not None and not hasattr(value, "_render_traceback_"):
+        traceback = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        value._render_traceback_ = lambda: [*traceback, "\n" + unwritten_exercise_message(name)]
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def _explain_unwritten_exercises() -> None:
+    """In a notebook, make a test that calls an unwritten exercise say so in words (not a bare traceback)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to do
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((NotImplementedError,), _explain_stub)
