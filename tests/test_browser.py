@@ -18,6 +18,8 @@ is skipped with a message naming what to install; `.ci/run` installs it, so CI a
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import shutil
@@ -119,6 +121,28 @@ def browser(playwright_api, tmp_path_factory):
     context.close()
 
 
+def _wait_for_server(runtime, server, log_path, timeout=120):
+    """The base URL of the server once it answers with our token.
+
+    The port it listens on is read from the server's own info file: if the free port picked for it was taken
+    meanwhile (a kernel started by another test binds random ports too), Jupyter moves to the next one.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"`make lab` exited; see {log_path}"
+        assert time.monotonic() < deadline, f"JupyterLab did not answer within {timeout} s; see {log_path}"
+        for info_file in runtime.glob("jpserver-*.json"):
+            try:
+                info = json.loads(info_file.read_text())
+                base = f"http://127.0.0.1:{info['port']}"
+                with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2) as response:
+                    if response.status == 200:
+                        return base
+            except (OSError, ValueError, KeyError, http.client.HTTPException):
+                pass  # not written completely yet, or not answering yet
+        time.sleep(0.5)
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -155,7 +179,7 @@ def lab(playwright_api, tmp_path_factory):
     port = _free_port()
     args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --IdentityProvider.token={TOKEN}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    log_path = SCREENSHOTS / "jupyter-server.log"
+    log_path = SCREENSHOTS / f"jupyter-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             ["make", "--no-print-directory", "lab", f"NOTEBOOKS={root}", f"LAB_ARGS={args}"],
@@ -165,17 +189,8 @@ def lab(playwright_api, tmp_path_factory):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2):
-                        break
-                except OSError:
-                    assert server.poll() is None, f"`make lab` exited; see {log_path}"
-                    assert time.monotonic() < deadline, f"JupyterLab did not answer within 120 s; see {log_path}"
-                    time.sleep(0.5)
+            base = _wait_for_server(home / "runtime", server, log_path)
             yield {"url": base, "root": root}
         finally:
             os.killpg(server.pid, signal.SIGTERM)
