@@ -309,6 +309,15 @@ def _first_exercise(nb):
     return index, grade_id, test
 
 
+def _written_answers(nb):
+    """grade id -> a student's text, for every written (manually graded markdown) answer of the notebook."""
+    return {
+        _nbgrader(c)["grade_id"]: "My answer, in my own words."
+        for c in nb.cells
+        if c.cell_type == "markdown" and _nbgrader(c).get("solution")
+    }
+
+
 def _math_count(nb):
     """How many TeX formulas ($...$ or $$...$$) the markdown cells hold, outside code spans."""
     count = 0
@@ -355,12 +364,15 @@ def test_a_student_works_through_the_first_exercise(lesson, lab, browser_pages):
     _shot(page, f"{lesson}-2-blank-exercise-fails")
 
     # 3. Validate on the blank notebook lists every graded test cell as failing, with the same words.
+    # Written answers left blank are reported too ("You did not provide a response").
     graded = [c for c in nb.cells if _nbgrader(c).get("grade") and c.cell_type == "code"]
+    written = _written_answers(nb)
     dialog = _validate(page)
     failed = dialog.locator(".validation-failed")
     assert failed.count() == 1, f"Validate should report failing tests: {dialog.inner_text()[:2000]}"
     report = failed.inner_text()
-    assert report.count("The following cell failed:") == len(graded), report[:3000]
+    assert report.count("The following cell failed:") == len(graded) + len(written), report[:3000]
+    assert report.count("You did not provide a response") == len(written), report[:3000]
     assert f"{function} is not implemented yet" in report, report[:3000]
     failed.locator("pre").nth(1).evaluate("el => el.scrollIntoView({block: 'center'})")  # the first error
     _shot(page, f"{lesson}-3-validate-blank")
@@ -391,7 +403,7 @@ def test_a_student_works_through_the_first_exercise(lesson, lab, browser_pages):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_validate_passes_a_solved_notebook(lesson, lab, browser_pages):
-    solved = submission(lesson)
+    solved = submission(lesson, _written_answers(student_notebook(lesson)))  # code and written answers filled in
     path = lab["root"] / lesson / f"{lesson}-solved.ipynb"
     nbformat.write(solved, path)
     page, _ = _open(browser_pages, lab, f"{lesson}/{path.name}", len(solved.cells))
