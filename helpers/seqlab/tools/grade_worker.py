@@ -172,7 +172,9 @@ def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult
             return
         for grade in submission.grades:
             result.scores[grade.name] = float(grade.score or 0.0)
-            if grade.needs_manual_grade and grade.name not in written:
+            if grade.needs_manual_grade and grade.name in written:  # an answered written question: expected
+                result.notes.append(f"{grade.name} needs manual grading (written answer)")
+            elif grade.needs_manual_grade:
                 result.flag(f"{lesson}.ipynb [{grade.name}] needs manual grading (test cell deleted or changed)")
 
 
