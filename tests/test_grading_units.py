@@ -277,3 +277,16 @@ def test_launcher_gives_the_kernel_a_clean_environment(monkeypatch):
     done = _launch({"clean_env": True, "env": {"HOME": "/nowhere"}}, "import os; print(sorted(os.environ))")
     names = ast.literal_eval(done.stdout)
     assert "GRADER_SECRET" not in names and "NBGRADER_EXECUTION" in names and "HOME" in names
+
+
+def test_stale_work_folders_of_dead_workers_are_removed(tmp_path, monkeypatch):
+    from seqlab.tools import sandbox
+
+    monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"seqlab-kernel-{int(dead.stdout)}-ann-x1"
+    live = tmp_path / f"seqlab-kernel-{os.getpid()}-bob-x2"
+    for folder in (stale, live):
+        (folder / "home").mkdir(parents=True)
+    assert sandbox.clean_up_stale() == 1
+    assert not stale.exists() and live.exists()

@@ -51,6 +51,7 @@ from seqlab.tools.records import (
     sha256_of,
     write_atomically,
 )
+from seqlab.tools.sandbox import clean_up_stale
 from seqlab.tools.workspace import Workspace, nbgrader_config
 
 __all__ = ["StudentResult", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
@@ -315,6 +316,7 @@ def grade(
             pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
             capabilities = probe()
             log(describe(limits, capabilities))
+            clean_up_stale()  # work folders left by a run that was killed
             template = workspace.template(lesson)
             prepare_gradebook(course, lesson, template, limits.timeout)
             if Path(workspace.db_url.removeprefix("sqlite:///")).exists():

@@ -162,6 +162,33 @@ def clean_up_after(worker_pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def clean_up_stale() -> int:
+    """Clean up after workers that died without doing it (a killed run): their pid is gone.
+
+    Work folders are named ``seqlab-kernel-<worker pid>-...``; a folder whose worker no longer
+    exists is removed with anything still running under that worker's sandbox user.  Folders of
+    live workers (another run on this machine) are left alone.  Returns how many were removed.
+    """
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*-*"):
+        pid = folder.name[len(SANDBOX_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        clean_up_after(int(pid))
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _proc_entries() -> list[tuple[int, int, int]]:
     """(pid, parent pid, real uid) of every live process, from /proc (empty where there is none).
 
