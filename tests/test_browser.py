@@ -247,8 +247,12 @@ def _open(new_page, lab, path, n_cells):
 
 
 def _prompt(cell):
-    """The execution prompt of a code cell: '[3]:' once run, '[*]:' while queued or running, '[ ]:' before."""
-    return cell.locator(".jp-InputPrompt").first.inner_text().strip()
+    """The execution prompt of a code cell: '[3]:' once run, '[*]:' while queued or running, '[ ]:' before.
+
+    Read as textContent: JupyterLab's default windowing mode ("contentVisibility") skips rendering cells that
+    are scrolled out of view, and the innerText of a skipped cell is empty.
+    """
+    return (cell.locator(".jp-InputPrompt").first.text_content() or "").strip()
 
 
 def _execution_count(cell):
