@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import subprocess
 import sys
@@ -44,6 +45,18 @@ def seqlab(*args: str, timeout: float = 1800, env: dict[str, str] | None = None)
         env=env,
         check=False,
     )
+
+
+def grade_class(
+    submissions: Path, lesson: str, workspace: Path, *options: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``seqlab grade SUBMISSIONS --lesson LESSON --workspace WORKSPACE [options]``, as an instructor runs it."""
+    return seqlab("grade", str(submissions), "--lesson", lesson, "--workspace", str(workspace), *options, env=env)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """file name -> SHA-256 of its bytes, for every file in ``folder`` (to prove grading left them untouched)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 def read_grades(csv_path: Path) -> dict[str, dict[str, str]]:

@@ -18,22 +18,16 @@ is skipped with a message naming what to install; `.ci/run` installs it, so CI a
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from seqlab.tools.submissions import reference_answers
+from tests.lab_server import running_lab
 from tests.support import COURSE, REPO, solution_notebook, student_notebook, submission
 
 # The xdist group asks `make test` (--dist loadgroup) to run the module on one worker: one server, one browser.
@@ -121,34 +115,6 @@ def browser(playwright_api, tmp_path_factory):
     context.close()
 
 
-def _wait_for_server(runtime, server, log_path, timeout=120):
-    """The base URL of the server once it answers with our token.
-
-    The port it listens on is read from the server's own info file: if the free port picked for it was taken
-    meanwhile (a kernel started by another test binds random ports too), Jupyter moves to the next one.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        assert server.poll() is None, f"`make lab` exited; see {log_path}"
-        assert time.monotonic() < deadline, f"JupyterLab did not answer within {timeout} s; see {log_path}"
-        for info_file in runtime.glob("jpserver-*.json"):
-            try:
-                info = json.loads(info_file.read_text())
-                base = f"http://127.0.0.1:{info['port']}"
-                with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2) as response:
-                    if response.status == 200:
-                        return base
-            except (OSError, ValueError, KeyError, http.client.HTTPException):
-                pass  # not written completely yet, or not answering yet
-        time.sleep(0.5)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(playwright_api, tmp_path_factory):
     """JupyterLab started by `make lab` (as a student starts it), opened on a scratch copy of notebooks/.
@@ -166,39 +132,9 @@ def lab(playwright_api, tmp_path_factory):
     settings.mkdir(parents=True)
     # Never ask about (or fetch) Jupyter news: the network is closed and the toast would cover the notebook.
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = {
-        **os.environ,
-        # Nothing from the developer's own Jupyter set-up: config, kernels, settings, open tabs.
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-    }
-    env.pop("MPLBACKEND", None)
-    port = _free_port()
-    args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --IdentityProvider.token={TOKEN}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     log_path = SCREENSHOTS / f"jupyter-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            ["make", "--no-print-directory", "lab", f"NOTEBOOKS={root}", f"LAB_ARGS={args}"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            base = _wait_for_server(home / "runtime", server, log_path)
-            yield {"url": base, "root": root}
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+    with running_lab(home, TOKEN, log_path, notebooks=root) as base:
+        yield {"url": base, "root": root}
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -6,7 +6,6 @@ again.  (Hostile submissions: tests/test_hostile.py.)"""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from seqlab.tools.submissions import reference_answers
 from tests.support import (
     COURSE,
     REPO,
+    digests,
+    grade_class,
     grade_columns,
     read_grades,
     seqlab,
@@ -56,10 +57,6 @@ while True:  # swallows the grader's interrupt
 """
 
 
-def _digests(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
 def test_grade_a_small_class(tmp_path):
     submissions = tmp_path / "submissions"
     submissions.mkdir()
@@ -75,16 +72,13 @@ def test_grade_a_small_class(tmp_path):
     nbformat.write(deleted, submissions / "deleted_student.ipynb")
     nbformat.write(submission(LESSON, {"01-count-rnn-parameters": STUBBORN_LOOP}), submissions / "stubborn.ipynb")
     (submissions / "garbage_student.ipynb").write_text("{this is not json", encoding="utf-8")
-    before = _digests(submissions)
+    before = digests(submissions)
     workspace = tmp_path / "workspace"
 
-    done = seqlab(
-        "grade",
-        str(submissions),
-        "--lesson",
+    done = grade_class(
+        submissions,
         LESSON,
-        "--workspace",
-        str(workspace),
+        workspace,
         "--timeout",
         "10",
         "--workers",
@@ -93,7 +87,7 @@ def test_grade_a_small_class(tmp_path):
 
     assert done.returncode == 1, done.stdout + done.stderr  # the invalid file, the stubborn loop, the deleted cell
     assert "3 submission(s) need attention: deleted_student, garbage_student, stubborn" in done.stdout
-    assert _digests(submissions) == before, "submissions must never be modified"
+    assert digests(submissions) == before, "submissions must never be modified"
 
     rows = read_grades(workspace / LESSON / "grades.csv")
     assert sorted(rows) == [
@@ -170,13 +164,10 @@ def test_a_submission_over_the_overall_limit_is_stopped_with_its_kernel(tmp_path
     nbformat.write(nb, submissions / "slow_student_q7.ipynb")
     workspace = tmp_path / "workspace"
 
-    done = seqlab(
-        "grade",
-        str(submissions),
-        "--lesson",
+    done = grade_class(
+        submissions,
         LESSON,
-        "--workspace",
-        str(workspace),
+        workspace,
         "--timeout",
         "600",
         env={"SEQLAB_SUBMISSION_TIMEOUT": "30"},
@@ -197,7 +188,7 @@ def test_grade_a_zip_with_a_stray_file(tmp_path):
         zipped.writestr("export/readme.txt", "not a submission")
     workspace = tmp_path / "workspace"
 
-    done = seqlab("grade", str(archive), "--lesson", LESSON, "--workspace", str(workspace))
+    done = grade_class(archive, LESSON, workspace)
 
     assert done.returncode == 0, done.stdout + done.stderr
     rows = read_grades(workspace / LESSON / "grades.csv")
@@ -205,10 +196,10 @@ def test_grade_a_zip_with_a_stray_file(tmp_path):
 
 
 def test_grade_refuses_bad_input(tmp_path):
-    missing = seqlab("grade", str(tmp_path / "nothing-here"), "--lesson", LESSON, "--workspace", str(tmp_path))
+    missing = grade_class(tmp_path / "nothing-here", LESSON, tmp_path)
     assert missing.returncode == 2 and "no such folder" in missing.stderr
     (tmp_path / "empty").mkdir()
-    empty = seqlab("grade", str(tmp_path / "empty"), "--lesson", LESSON, "--workspace", str(tmp_path))
+    empty = grade_class(tmp_path / "empty", LESSON, tmp_path)
     assert empty.returncode == 2 and "no .ipynb submissions" in empty.stderr
     unknown = seqlab("grade", str(tmp_path / "empty"), "--lesson", "99_nope", "--workspace", str(tmp_path))
     assert unknown.returncode == 2 and "unknown lesson" in unknown.stderr

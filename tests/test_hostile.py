@@ -5,7 +5,6 @@ left running."""
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import threading
 import time
@@ -13,15 +12,11 @@ import time
 import pytest
 
 from tests.hostile import lesson_01_rnn as catalogue
-from tests.support import REPO, grade_columns, read_grades, seqlab, submission
+from tests.support import REPO, digests, grade_class, grade_columns, read_grades, submission
 
 pytestmark = pytest.mark.slow
 LESSON = catalogue.LESSON
 SECRET = "s3cr3t-token-of-the-instructor"
-
-
-def _digests(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 class Listener:
@@ -64,17 +59,14 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
 
         for honest in ("honest_ann", "honest_bob"):
             nbformat.write(submission(LESSON), submissions / f"{honest}.ipynb")
-        before = _digests(submissions)
+        before = digests(submissions)
         workspace = tmp_path / "workspace"
 
         started = time.monotonic()
-        done = seqlab(
-            "grade",
-            str(submissions),
-            "--lesson",
+        done = grade_class(
+            submissions,
             LESSON,
-            "--workspace",
-            str(workspace),
+            workspace,
             "--timeout",
             "10",
             "--workers",
@@ -92,7 +84,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     print(done.stdout[-6000:])
     print(f"graded {len(catalogue.CASES) + 2} submissions in {seconds:.0f} s")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert _digests(submissions) == before, "submissions must never be modified"
+    assert digests(submissions) == before, "submissions must never be modified"
     assert listener.connections == 0, "a student's code reached the network"
     assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
 

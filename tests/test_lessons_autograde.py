@@ -13,8 +13,8 @@ import pytest
 from tests.support import (
     COURSE,
     autograded_max,
+    grade_class,
     read_grades,
-    seqlab,
     solution_notebook,
     student_notebook,
     submission,
@@ -43,7 +43,7 @@ def test_solution_scores_full_marks_and_blank_scores_zero(tmp_path, lesson):
     nbformat.write(student_notebook(lesson), submissions / "blank.ipynb")
     workspace = tmp_path / "workspace"
 
-    done = seqlab("grade", str(submissions), "--lesson", lesson, "--workspace", str(workspace))
+    done = grade_class(submissions, lesson, workspace)
 
     assert done.returncode == 0, done.stdout + done.stderr
     rows = read_grades(workspace / lesson / "grades.csv")

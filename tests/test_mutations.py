@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 import tests.mutants
-from tests.support import REPO, autograded_max, grade_columns, read_grades, seqlab, submission
+from tests.support import REPO, autograded_max, grade_class, grade_columns, read_grades, submission
 
 
 def _catalogues():
@@ -55,7 +55,7 @@ def test_mutants_through_the_autograder(tmp_path, lesson, grade_id):
         nbformat.write(submission(lesson, {grade_id: mutant.source}), submissions / f"m{index:02d}.ipynb")
     workspace = tmp_path / "workspace"
 
-    done = seqlab("grade", str(submissions), "--lesson", lesson, "--workspace", str(workspace), "--timeout", "30")
+    done = grade_class(submissions, lesson, workspace, "--timeout", "30")
     assert done.returncode == 0, done.stdout + done.stderr
 
     rows = read_grades(workspace / lesson / "grades.csv")
