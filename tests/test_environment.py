@@ -11,7 +11,8 @@ PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)$")
 
 
 def _normalise(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """A distribution's name as pip compares it, without extras: "psycopg[binary]" -> "psycopg"."""
+    return re.sub(r"[-_.]+", "-", re.sub(r"\[.*\]$", "", name)).lower()
 
 
 def _pyproject_pins():
@@ -29,7 +30,7 @@ def _environment_yml_pins():
     text = (REPO / "environment.yml").read_text(encoding="utf-8")
     pins = {}
     for line in text.splitlines():
-        match = re.match(r"^\s+-\s+([A-Za-z0-9_.\-]+)==(\S+)\s*$", line)
+        match = re.match(r"^\s+-\s+([A-Za-z0-9_.\-\[\]]+)==(\S+)\s*$", line)
         if match:
             pins[_normalise(match[1])] = match[2]
     return pins, text

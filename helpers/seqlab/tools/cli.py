@@ -3,12 +3,14 @@
 seqlab release [LESSON ...]          regenerate notebooks/ from solutions/ (nbgrader)
 seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, store outputs
 seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
-seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions; grades.csv + feedback
+seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions (or nbgrader's collected folder);
+                                     grades.csv + feedback; --gradebook URL for a shared PostgreSQL gradebook
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,10 +50,15 @@ def _check(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from seqlab.tools.grade import grade
     from seqlab.tools.limits import Limits, parse_size
-    from seqlab.tools.workspace import Workspace
+    from seqlab.tools.workspace import GRADEBOOK_URL_ENV, Workspace, check_gradebook_url
 
     course = find_course()
-    workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading")
+    gradebook = args.gradebook or os.environ.get(GRADEBOOK_URL_ENV) or None
+    try:
+        gradebook = None if gradebook is None else check_gradebook_url(gradebook)
+    except ValueError as error:
+        raise ToolError(str(error)) from None
+    workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading", gradebook)
     try:
         memory = None if args.memory.lower() in ("none", "off") else parse_size(args.memory)
     except ValueError as error:
@@ -88,13 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_check)
 
     p = commands.add_parser("grade", help="autograde a folder or zip of submissions")
-    p.add_argument("submissions", help="folder or zip of notebooks named <student_id>.ipynb")
+    p.add_argument(
+        "submissions",
+        help="folder or zip of notebooks named <student_id>.ipynb, or nbgrader's collected folder "
+        "(<student_id>/<lesson>/<lesson>.ipynb, as `nbgrader collect` leaves it)",
+    )
     p.add_argument("--lesson", required=True, help="lesson id, e.g. 01_rnn")
     p.add_argument("--workspace", default=None, help="grading folder (default: _grading/ in the course)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1; one per core)")
     p.add_argument("--memory", default="4G", help="address space per kernel, e.g. 4G (default), or 'none'")
     p.add_argument("--cpu-time", type=int, default=600, help="CPU seconds per kernel (default 600)")
+    p.add_argument(
+        "--gradebook",
+        default=None,
+        help="class gradebook URL, e.g. postgresql://grader@dbhost/seqmodels (default: $SEQLAB_GRADEBOOK_URL, "
+        "else gradebook.db in the workspace); several runs may write into one PostgreSQL gradebook at once",
+    )
     p.set_defaults(run=_grade)
     return parser
 

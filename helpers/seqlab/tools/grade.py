@@ -52,7 +52,7 @@ from seqlab.tools.records import (
     write_atomically,
 )
 from seqlab.tools.sandbox import clean_up_stale
-from seqlab.tools.workspace import Workspace, nbgrader_config
+from seqlab.tools.workspace import Workspace, gradebook_lock, nbgrader_config
 
 __all__ = ["StudentResult", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
 
@@ -70,11 +70,28 @@ class Column:
     written: bool = False
 
 
-def collect_submissions(source: Path, scratch: Path) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
+def _collected(folder: Path, lesson: str | None) -> list[tuple[str, Path]] | None:
+    """``(student folder name, notebook)`` from nbgrader's collected layout, or None if ``folder`` is not one.
+
+    ``nbgrader collect`` leaves ``<student>/<lesson>/<lesson>.ipynb`` (with the student's ``timestamp.txt``
+    beside it). A student folder without the notebook is listed with the path it should have had.
+    """
+    if lesson is None or any(folder.glob("*.ipynb")):
+        return None
+    students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not any((p / lesson).is_dir() for p in students):
+        return None
+    return [(p.name, p / lesson / f"{lesson}.ipynb") for p in students]
+
+
+def collect_submissions(
+    source: Path, scratch: Path, lesson: str | None = None
+) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
     """(student id, notebook path) pairs from a folder or a zip, and (file name, reason) for files refused.
 
     A file whose name is not a student id is refused, not graded: it gets a row of its own, so one
-    misnamed file never stops a class.
+    misnamed file never stops a class.  Given ``lesson``, a folder in nbgrader's collected layout
+    (``<student>/<lesson>/<lesson>.ipynb``, what ``nbgrader collect`` writes) is read too.
 
     Raises:
         ToolError: ``source`` does not exist, holds no notebooks, or a zip holds two notebooks of the
@@ -96,6 +113,17 @@ def collect_submissions(source: Path, scratch: Path) -> tuple[list[tuple[str, Pa
         folder = scratch
     else:
         folder = source
+    collected = _collected(folder, lesson)
+    if collected is not None:
+        pairs, refused = [], []
+        for student, path in collected:
+            if not STUDENT_ID.match(student):
+                refused.append((student, "the folder name is not a student id (letters, digits, '_', '.', '@', '-')"))
+            elif not path.is_file():
+                refused.append((student, f"no {path.name} in {path.parent} (nbgrader's collected folder)"))
+            else:
+                pairs.append((student, path))
+        return pairs, refused
     pairs, refused = [], []
     for path in sorted(folder.glob("*.ipynb")):
         if STUDENT_ID.match(path.stem):
@@ -313,16 +341,18 @@ def grade(
     course.resolve_lessons([lesson])
     with _locked(workspace):
         with tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
-            pairs, refused = collect_submissions(submissions, Path(scratch))  # bad input fails before any work
+            pairs, refused = collect_submissions(submissions, Path(scratch), lesson)  # bad input fails before any work
             capabilities = probe()
             log(describe(limits, capabilities))
             clean_up_stale()  # work folders left by a run that was killed
             template = workspace.template(lesson)
             prepare_gradebook(course, lesson, template, limits.timeout)
-            if Path(workspace.db_url.removeprefix("sqlite:///")).exists():
-                prepare_gradebook(course, lesson, workspace, limits.timeout)  # update the lesson, keep the students
-            else:  # a new class gradebook: the template is exactly that
+            if workspace.db_is_local and not (workspace.root / "gradebook.db").exists():
+                # a new class gradebook: the template is exactly that
                 shutil.copyfile(template.root / "gradebook.db", workspace.root / "gradebook.db")
+            else:
+                with gradebook_lock(workspace.db_url):  # update the lesson, keep the students
+                    prepare_gradebook(course, lesson, workspace, limits.timeout)
             columns = lesson_columns(workspace.template(lesson), lesson)
             grade_ids = {column.name for column in columns}
             settings = _settings(course, lesson, limits)

@@ -191,6 +191,9 @@ def grade(args: argparse.Namespace) -> StudentResult:
     shutil.copyfile(args.template, own.root / "gradebook.db")
     release = Path(args.template).parent / "release" / args.lesson / f"{args.lesson}.ipynb"
     notes = copy_submission(args.submission, release, own.submitted(args.student, args.lesson))
+    timestamp = args.submission.parent / "timestamp.txt"  # from `nbgrader collect`: when the student submitted
+    if timestamp.is_file() and timestamp.stat().st_size < 1000:
+        shutil.copyfile(timestamp, own.submitted(args.student, args.lesson).parent / "timestamp.txt")
     result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
 
     sandbox = sandboxes.KernelSandbox(

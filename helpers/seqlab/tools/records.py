@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seqlab.tools.workspace import Workspace
+from seqlab.tools.workspace import Workspace, gradebook_lock
 
 RESULT_FILE = "result.json"
 
@@ -118,7 +118,8 @@ def publish(own: Workspace, workspace: Workspace, student: str, lesson: str) -> 
 def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, student: str) -> None:
     """Copy the student's automatic scores and comments into the class gradebook.
 
-    Manual scores an instructor already gave in the class gradebook are kept.  Idempotent.
+    Manual scores an instructor already gave in the class gradebook are kept.  Idempotent, and safe while other
+    grading runs write into the same class gradebook (:func:`~seqlab.tools.workspace.gradebook_lock`).
     """
     import warnings
 
@@ -127,6 +128,7 @@ def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, stud
 
     with (
         warnings.catch_warnings(),
+        gradebook_lock(workspace.db_url),
         Gradebook(own.db_url, course_id="seqmodels") as mine,
         Gradebook(workspace.db_url, course_id="seqmodels") as gb,
     ):
