@@ -19,7 +19,11 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = os.path.join("_grading", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("_grading", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("_grading", "feedback")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "_grading", "gradebook.db")
+# The class gradebook: SQLite under _grading/ for one instructor, or a shared database (PostgreSQL) named by
+# SEQLAB_GRADEBOOK_URL, which `seqlab grade` and the formgrader then both use (docs/deployment.md).
+c.CourseDirectory.db_url = os.environ.get("SEQLAB_GRADEBOOK_URL") or "sqlite:///" + os.path.join(
+    HERE, "_grading", "gradebook.db"
+)
 
 # Student code runs with these limits when graded or validated.
 c.Execute.timeout = 60

@@ -31,7 +31,7 @@ import nbformat
 
 from seqlab.tools.course import kernel_environment
 from seqlab.tools.limits import Capabilities, Limits
-from seqlab.tools.records import StudentResult, reset_folder, save
+from seqlab.tools.records import EXCHANGE_FILES, StudentResult, reset_folder, save
 from seqlab.tools.workspace import Workspace, nbgrader_config
 
 #: Causes of a failed autograde, recognised in nbgrader's log, in the words an instructor needs.
@@ -191,9 +191,12 @@ def grade(args: argparse.Namespace) -> StudentResult:
     shutil.copyfile(args.template, own.root / "gradebook.db")
     release = Path(args.template).parent / "release" / args.lesson / f"{args.lesson}.ipynb"
     notes = copy_submission(args.submission, release, own.submitted(args.student, args.lesson))
-    timestamp = args.submission.parent / "timestamp.txt"  # from `nbgrader collect`: when the student submitted
-    if timestamp.is_file() and timestamp.stat().st_size < 1000:
-        shutil.copyfile(timestamp, own.submitted(args.student, args.lesson).parent / "timestamp.txt")
+    # From `nbgrader collect`: when the student submitted, and the secret that names their feedback in the
+    # exchange. nbgrader carries them into the feedback folder, where `nbgrader release_feedback` reads them.
+    for name in EXCHANGE_FILES:
+        beside = args.submission.parent / name
+        if beside.is_file() and beside.stat().st_size < 1000:
+            shutil.copyfile(beside, own.submitted(args.student, args.lesson).parent / name)
     result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
 
     sandbox = sandboxes.KernelSandbox(

@@ -85,6 +85,10 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+#: The files `nbgrader submit` puts beside a notebook, which the feedback needs for `nbgrader release_feedback`.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
 def copy_atomically(source: Path, target: Path) -> None:
     write_atomically(target, source.read_bytes())
 
@@ -106,13 +110,24 @@ def load_current(folder: Path, sha256: str, settings: dict) -> StudentResult | N
 
 
 def publish(own: Workspace, workspace: Workspace, student: str, lesson: str) -> None:
-    """Copy the student's autograded notebook and feedback into the class folders, atomically."""
+    """Copy the student's autograded notebook and feedback into the class folders, atomically.
+
+    A submission collected from nbgrader's exchange also has its ``timestamp.txt`` and ``submission_secret.txt``
+    copied beside the feedback, so that ``nbgrader release_feedback`` can hand it back to the student.
+    """
     for step in (Workspace.autograded, Workspace.feedback):
         source, target = step(own, student, lesson), step(workspace, student, lesson)
         if source.is_file():
             copy_atomically(source, target)
         else:
             target.unlink(missing_ok=True)
+        if step is Workspace.feedback:
+            for name in EXCHANGE_FILES:
+                beside = source.parent / name
+                if source.is_file() and beside.is_file():
+                    copy_atomically(beside, target.parent / name)
+                else:
+                    (target.parent / name).unlink(missing_ok=True)
 
 
 def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, student: str) -> None:
