@@ -51,14 +51,14 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests
-	$(BIN)/ruff format --check helpers tests
+	$(BIN)/ruff check helpers tests deploy nbgrader_config.py
+	$(BIN)/ruff format --check helpers tests deploy nbgrader_config.py
 	$(BIN)/nbqa ruff solutions
 	$(BIN)/nbqa "ruff format" --check solutions
 
 format: $(STAMP)
-	$(BIN)/ruff format helpers tests
-	$(BIN)/ruff check --fix helpers tests
+	$(BIN)/ruff format helpers tests deploy nbgrader_config.py
+	$(BIN)/ruff check --fix helpers tests deploy nbgrader_config.py
 
 execute: $(STAMP)
 	$(BIN)/seqlab execute
