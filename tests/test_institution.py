@@ -76,7 +76,9 @@ def serial_sqlite(tmp_path_factory):
     """One `seqlab grade --workers 1` of the whole class into the workspace's SQLite gradebook."""
     root = tmp_path_factory.mktemp("serial")
     _write_class(root / "class", CLASS)
+    started = time.monotonic()
     done = grade_class(root / "class", LESSON, root / "workspace", "--workers", "1", "--timeout", "30")
+    print(f"serial run into SQLite: {len(CLASS)} students in {time.monotonic() - started:.1f} s")
     assert done.returncode == 0, done.stdout + done.stderr
     grades = gradebook_contents(f"sqlite:///{root / 'workspace' / 'gradebook.db'}")
     assert grades[0][("ann", "01-rnn-cell-tests")][0] > 0 and grades[0][("bob", "01-rnn-cell-tests")][0] == 0
@@ -96,6 +98,7 @@ def test_two_graders_at_once_into_postgres_give_the_serial_sqlite_grades(postgre
     _write_class(tmp_path / "section-a", ["ann", "cid"])
     _write_class(tmp_path / "section-b", ["bob", "dee"])
     with running_postgres() as url:
+        started = time.monotonic()
         graders = [
             subprocess.Popen(
                 _grade_command(tmp_path / f"section-{name}", tmp_path / f"workspace-{name}", url, 1),
@@ -107,6 +110,7 @@ def test_two_graders_at_once_into_postgres_give_the_serial_sqlite_grades(postgre
             for name in ("a", "b")
         ]
         outputs = [grader.communicate(timeout=900)[0] for grader in graders]
+        print(f"two graders at once into PostgreSQL: {len(CLASS)} students in {time.monotonic() - started:.1f} s")
         assert [grader.returncode for grader in graders] == [0, 0], "\n".join(outputs)
         assert gradebook_contents(url) == expected
     for name, students in (("a", ["ann", "cid"]), ("b", ["bob", "dee"])):
