@@ -29,6 +29,12 @@ SIGNATURES = {
         "hidden_jacobian_norms": ["X", "h0", "W_xh", "W_hh", "b_h"],
         "clip_by_global_norm": ["grads", "max_norm"],
     },
+    "03_gru": {
+        "gru_cell": ["x", "h", "p"],
+        "gru_forward": ["X", "h0", "p"],
+        "gru_cell_cho": ["x", "h", "p"],
+        "gru_gate_override": ["p", "mode"],
+    },
     "05_birnn": {
         "reverse_padded": ["X", "lengths"],
         "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],

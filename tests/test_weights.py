@@ -386,3 +386,147 @@ def test_random_rnn_weights_seeded_and_trainable():
 def test_random_rnn_weights_bad_arguments(args, error):
     with pytest.raises(error):
         random_rnn_weights(*args)
+
+
+# ------------------------------------------------------------------------------------ GRU (lesson 03)
+# Imported here rather than at the top so that this section merges independently of the other gated cell's.
+from seqlab.weights import (  # noqa: E402
+    GRU_KEYS,
+    gru_from_weights,
+    gru_weights,
+    load_gru_weights,
+    random_gru_weights,
+)
+
+
+def _manual_gru(X, p, h0=None):
+    """A tiny reference GRU (PyTorch's placement of the reset gate), batch-first: returns all states (B, T, H)."""
+    h = torch.zeros(X.shape[0], p["W_hr"].shape[0], dtype=X.dtype) if h0 is None else h0
+    states = []
+    for t in range(X.shape[1]):
+        x = X[:, t]
+        r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+        z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+        n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+        h = (1 - z) * n + z * h
+        states.append(h)
+    return torch.stack(states, dim=1)
+
+
+def _gru_dict(d=D, h=H, seed=0, dtype=torch.float64):
+    return random_gru_weights(d, h, torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def test_gru_from_weights_equals_manual_gru():
+    p = _gru_dict()
+    module = gru_from_weights(p)
+    assert isinstance(module, nn.GRU) and module.batch_first and module.num_layers == 1
+    assert module.weight_ih_l0.dtype == torch.float64
+    X = _inputs()
+    h0 = torch.randn(B, H, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        out, h_n = module(X, h0.unsqueeze(0))
+    expected = _manual_gru(X, p, h0)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(h_n[0], expected[:, -1], rtol=1e-12, atol=1e-12)
+
+
+def test_gru_weights_reads_pytorch_gate_order_and_biases():
+    torch.manual_seed(0)
+    module = nn.GRU(D, H, batch_first=True, dtype=torch.float64)  # PyTorch's own initialisation, both biases
+    p = gru_weights(module)
+    assert tuple(p) == GRU_KEYS
+    assert torch.equal(p["W_xz"], module.weight_ih_l0[H : 2 * H].T)  # gates stacked r, z, n
+    assert torch.equal(p["W_hn"], module.weight_hh_l0[2 * H :].T)
+    torch.testing.assert_close(p["b_r"], module.bias_ih_l0[:H] + module.bias_hh_l0[:H])
+    assert torch.equal(p["b_xn"], module.bias_ih_l0[2 * H :]) and torch.equal(p["b_hn"], module.bias_hh_l0[2 * H :])
+    X = _inputs()
+    with torch.no_grad():
+        out, _ = module(X)
+    torch.testing.assert_close(_manual_gru(X, p), out, rtol=1e-12, atol=1e-12)
+    p["W_xr"].add_(1.0)  # detached copies: the module is untouched
+    assert not torch.equal(p["W_xr"], module.weight_ih_l0[:H].T)
+
+
+def test_gru_round_trip_and_cell():
+    p = _gru_dict(seed=3)
+    back = gru_weights(gru_from_weights(p))
+    for key in GRU_KEYS:
+        torch.testing.assert_close(back[key], p[key], rtol=0, atol=0)
+    cell = load_gru_weights(nn.GRUCell(D, H), p)  # float32 module converted to p's dtype
+    assert cell.weight_ih.dtype == torch.float64
+    gen = torch.Generator().manual_seed(4)
+    x, h = torch.randn(B, D, dtype=torch.float64, generator=gen), torch.randn(B, H, dtype=torch.float64, generator=gen)
+    with torch.no_grad():
+        torch.testing.assert_close(cell(x, h), _manual_gru(x[:, None], p, h)[:, 0], rtol=1e-12, atol=1e-12)
+    assert all(torch.equal(gru_weights(cell)[key], p[key]) for key in GRU_KEYS)
+
+
+def test_load_gru_weights_into_a_stacked_bidirectional_gru():
+    module = nn.GRU(D, H, num_layers=2, bidirectional=True, batch_first=True, dtype=torch.float64)
+    p = _gru_dict(2 * H, H, seed=6)
+    load_gru_weights(module, p, layer=1, reverse=True)
+    assert all(torch.equal(gru_weights(module, layer=1, reverse=True)[key], p[key]) for key in GRU_KEYS)
+    with pytest.raises(ValueError, match="input size"):
+        load_gru_weights(module, _gru_dict(), layer=1)  # layer 1 reads 2H features, not D
+    with pytest.raises(ValueError, match="layer"):
+        gru_weights(module, layer=2)
+    with pytest.raises(ValueError, match="bidirectional"):
+        gru_weights(nn.GRU(D, H), reverse=True)
+
+
+def test_gru_weights_float32_and_no_bias():
+    p = gru_weights(nn.GRU(D, H, bias=False))
+    assert all(p[key].dtype == torch.float32 for key in GRU_KEYS)
+    assert all(torch.equal(p[key], torch.zeros(H)) for key in ("b_r", "b_z", "b_xn", "b_hn"))
+    with pytest.raises(ValueError, match="bias=False"):
+        load_gru_weights(nn.GRU(D, H, bias=False), _gru_dict(dtype=torch.float32))
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda p: p.pop("b_hn"), ValueError, "missing b_hn"),
+        (lambda p: p.update(b_n=torch.zeros(H)), ValueError, "unexpected b_n"),
+        (lambda p: p.update(W_hz=torch.zeros(H, H + 1)), ValueError, r"W_hz.*\(4, 4\)"),
+        (lambda p: p.update(b_r=torch.zeros(1, H)), ValueError, "b_r"),
+        (lambda p: p.update(W_xn=torch.zeros(D, H, dtype=torch.float32)), ValueError, "dtype"),
+        (lambda p: p.update(W_xr=torch.zeros(H)), ValueError, "W_xr"),
+        (lambda p: p.update(b_z=[0.0] * H), TypeError, "b_z"),
+    ],
+)
+def test_gru_from_weights_bad_dict(change, error, match):
+    p = dict(_gru_dict())
+    change(p)
+    with pytest.raises(error, match=match):
+        gru_from_weights(p)
+
+
+def test_gru_loaders_bad_module():
+    with pytest.raises(TypeError, match="nn.GRU"):
+        gru_weights(nn.LSTM(D, H))
+    with pytest.raises(TypeError, match="nn.GRU"):
+        load_gru_weights(nn.RNN(D, H), _gru_dict())
+    with pytest.raises(ValueError, match="GRUCell"):
+        gru_weights(nn.GRUCell(D, H), layer=1)
+    with pytest.raises(TypeError, match="dict"):
+        gru_from_weights([torch.zeros(D, H)])
+
+
+def test_random_gru_weights_shapes_scale_seed_and_grad():
+    p = random_gru_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert tuple(p) == GRU_KEYS
+    for key, value in p.items():
+        shape = (50, 40) if key.startswith("W_x") else (40, 40) if key.startswith("W_h") else (40,)
+        assert tuple(value.shape) == shape and value.dtype == torch.float64 and not value.requires_grad
+    assert abs(p["W_xz"].std().item() - 50**-0.5) < 0.02 and abs(p["W_hn"].std().item() - 40**-0.5) < 0.02
+    assert 0.03 < p["b_hn"].std().item() < 0.3
+    again = random_gru_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert all(torch.equal(p[key], again[key]) for key in GRU_KEYS)
+    assert not torch.equal(p["W_xr"][:, :10], p["W_xz"][:, :10])  # each gate its own draw
+    trainable = random_gru_weights(3, 4, requires_grad=True)
+    assert all(v.is_leaf and v.requires_grad for v in trainable.values())
+    with pytest.raises(ValueError):
+        random_gru_weights(0, 3)
+    with pytest.raises(TypeError):
+        random_gru_weights(3, 3, 5)

@@ -20,6 +20,12 @@ __all__ = [
     "stacked_rnn_from_weights",
     "run_packed",
     "random_rnn_weights",
+    # GRU (lesson 03)
+    "GRU_KEYS",
+    "gru_weights",
+    "load_gru_weights",
+    "gru_from_weights",
+    "random_gru_weights",
 ]
 
 
@@ -222,4 +228,188 @@ def random_rnn_weights(
         "W_hh": torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5,
         "b_h": torch.randn(H, generator=generator, dtype=dtype) * 0.1,
     }
+    return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
+
+
+# ------------------------------------------------------------------------------------------------ GRU (lesson 03)
+#
+# The course writes a GRU layer's parameters as a dict (weights multiply from the right):
+#
+#     r = sigmoid(x @ W_xr + h @ W_hr + b_r)            W_x* (D, H), W_h* (H, H), biases (H,)
+#     z = sigmoid(x @ W_xz + h @ W_hz + b_z)
+#     n = tanh(x @ W_xn + b_xn + r * (h @ W_hn + b_hn))
+#     h' = (1 - z) * n + z * h
+#
+# torch.nn.GRU stacks the three gates in the order r, z, n: weight_ih (3H, D), weight_hh (3H, H),
+# bias_ih (3H,), bias_hh (3H,).  For r and z only the sum bias_ih + bias_hh matters (b_r, b_z); for n the
+# two biases sit on either side of the reset gate, so the course keeps them apart (b_xn, b_hn).
+
+#: The keys of a course GRU parameter dict, in the order the lesson lists them.
+GRU_KEYS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xn", "W_hn", "b_xn", "b_hn")
+
+
+def _gru_suffix(module: nn.Module, layer: int, reverse: bool) -> str:
+    if isinstance(module, nn.GRUCell):
+        if layer != 0 or reverse:
+            raise ValueError("an nn.GRUCell has a single layer and direction: use layer=0, reverse=False")
+        return ""
+    if not isinstance(module, nn.GRU):
+        raise TypeError(f"module should be a torch.nn.GRU or torch.nn.GRUCell, got {type(module).__name__}")
+    if not 0 <= layer < module.num_layers:
+        raise ValueError(f"layer should be in 0 … {module.num_layers - 1} for this module, got {layer}")
+    if reverse and not module.bidirectional:
+        raise ValueError("reverse=True needs a module built with bidirectional=True")
+    return f"_l{layer}" + ("_reverse" if reverse else "")
+
+
+def _check_gru_dict(p: object, name: str = "p") -> tuple[int, int]:
+    """Check a course GRU dict: the ten keys, tensors, consistent shapes, one dtype. Returns (D, H)."""
+    if not isinstance(p, dict):
+        raise TypeError(f"{name} should be a dict with keys {', '.join(GRU_KEYS)}, got {type(p).__name__}")
+    missing = [key for key in GRU_KEYS if key not in p]
+    extra = [key for key in p if key not in GRU_KEYS]
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected {', '.join(map(str, extra))}"] if extra else []
+        )
+        raise ValueError(f"{name} should have exactly the keys {', '.join(GRU_KEYS)}: {'; '.join(parts)}")
+    for key in GRU_KEYS:
+        if not isinstance(p[key], torch.Tensor):
+            raise TypeError(f"{name}['{key}'] should be a torch.Tensor, got {type(p[key]).__name__}")
+    if p["W_xr"].dim() != 2:
+        raise ValueError(f"{name}['W_xr'] should be a 2-D (D, H) tensor, got shape {tuple(p['W_xr'].shape)}")
+    D, H = p["W_xr"].shape
+    expected = {key: (D, H) if key.startswith("W_x") else (H, H) if key.startswith("W_h") else (H,) for key in GRU_KEYS}
+    for key in GRU_KEYS:
+        if tuple(p[key].shape) != expected[key]:
+            raise ValueError(
+                f"{name}['{key}'] should have shape {expected[key]} (input size D = {D}, hidden size H = {H}, "
+                f"read from W_xr), got {tuple(p[key].shape)}"
+            )
+    dtypes = {p[key].dtype for key in GRU_KEYS}
+    if len(dtypes) != 1:
+        raise ValueError(f"all tensors of {name} should have one dtype, got {sorted(map(str, dtypes))}")
+    return D, H
+
+
+def gru_weights(module: nn.GRU | nn.GRUCell, layer: int = 0, reverse: bool = False) -> dict[str, torch.Tensor]:
+    """Read one layer/direction of a ``torch.nn.GRU`` (or a ``torch.nn.GRUCell``) in the course's convention.
+
+    Args:
+        module: the GRU; its gates are stacked in the order r, z, n in ``weight_ih`` ``(3H, D)`` and
+            ``weight_hh`` ``(3H, H)``.
+        layer: which layer of a stacked ``nn.GRU``.
+        reverse: the backward direction of a bidirectional ``nn.GRU``.
+
+    Returns:
+        Detached copies ``{"W_xr", "W_xz", "W_xn": (D, H); "W_hr", "W_hz", "W_hn": (H, H); "b_r", "b_z",
+        "b_xn", "b_hn": (H,)}`` with ``b_r = b_ir + b_hr``, ``b_z = b_iz + b_hz``, ``b_xn = b_in`` and
+        ``b_hn = b_hn`` (zeros if the module has no bias).
+    """
+    suffix = _gru_suffix(module, layer, reverse)
+    weight_ih = getattr(module, "weight_ih" + suffix).detach()
+    weight_hh = getattr(module, "weight_hh" + suffix).detach()
+    H = weight_hh.shape[1]
+    W_ir, W_iz, W_in = weight_ih.split(H, dim=0)
+    W_hr, W_hz, W_hn = weight_hh.split(H, dim=0)
+    if getattr(module, "bias", True):
+        b_ir, b_iz, b_in = getattr(module, "bias_ih" + suffix).detach().split(H)
+        b_hr, b_hz, b_hn = getattr(module, "bias_hh" + suffix).detach().split(H)
+    else:
+        b_ir = b_iz = b_in = b_hr = b_hz = b_hn = torch.zeros(H, dtype=weight_hh.dtype)
+    return {
+        "W_xr": W_ir.T.clone(),
+        "W_hr": W_hr.T.clone(),
+        "b_r": (b_ir + b_hr).clone(),
+        "W_xz": W_iz.T.clone(),
+        "W_hz": W_hz.T.clone(),
+        "b_z": (b_iz + b_hz).clone(),
+        "W_xn": W_in.T.clone(),
+        "W_hn": W_hn.T.clone(),
+        "b_xn": b_in.clone(),
+        "b_hn": b_hn.clone(),
+    }
+
+
+def load_gru_weights(
+    module: nn.GRU | nn.GRUCell, p: dict[str, torch.Tensor], layer: int = 0, reverse: bool = False
+) -> nn.GRU | nn.GRUCell:
+    """Copy a course GRU dict into one layer/direction of ``module`` (in place).
+
+    ``b_r`` and ``b_z`` go to ``bias_ih`` (their ``bias_hh`` parts are set to zero); ``b_xn`` goes to
+    ``bias_ih`` and ``b_hn`` to ``bias_hh``.  The module is converted to ``p``'s dtype.
+
+    Args:
+        module: a ``torch.nn.GRU`` (any ``num_layers``, ``bidirectional``) or ``torch.nn.GRUCell``, with bias.
+        p: the course dict (keys ``GRU_KEYS``), ``W_x*`` ``(D, H)`` with ``D`` the layer's input size.
+
+    Returns:
+        ``module`` itself, for chaining.
+    """
+    suffix = _gru_suffix(module, layer, reverse)
+    D, H = _check_gru_dict(p)
+    weight_ih = getattr(module, "weight_ih" + suffix)
+    if tuple(weight_ih.shape) != (3 * H, D):
+        raise ValueError(
+            f"p holds a GRU with input size {D} and hidden size {H}, but this module's layer has input size "
+            f"{weight_ih.shape[1]} and hidden size {weight_ih.shape[0] // 3}"
+        )
+    if not getattr(module, "bias", True):
+        raise ValueError("the module was built with bias=False, so it cannot hold the GRU's biases")
+    module.to(dtype=p["W_xr"].dtype)
+    zeros = torch.zeros_like(p["b_r"])
+    with torch.no_grad():
+        getattr(module, "weight_ih" + suffix).copy_(torch.cat([p["W_xr"].T, p["W_xz"].T, p["W_xn"].T]))
+        getattr(module, "weight_hh" + suffix).copy_(torch.cat([p["W_hr"].T, p["W_hz"].T, p["W_hn"].T]))
+        getattr(module, "bias_ih" + suffix).copy_(torch.cat([p["b_r"], p["b_z"], p["b_xn"]]))
+        getattr(module, "bias_hh" + suffix).copy_(torch.cat([zeros, zeros, p["b_hn"]]))
+    return module
+
+
+def gru_from_weights(p: dict[str, torch.Tensor]) -> nn.GRU:
+    """A one-layer, batch-first ``torch.nn.GRU`` holding the course GRU dict ``p``, in ``p``'s dtype.
+
+    ``module(X, h0.unsqueeze(0))`` with ``X`` ``(B, T, D)`` then returns ``(H_all (B, T, H), h_n (1, B, H))``.
+    """
+    D, H = _check_gru_dict(p)
+    module = nn.GRU(D, H, batch_first=True, dtype=p["W_xr"].dtype)
+    return load_gru_weights(module, p)
+
+
+def random_gru_weights(
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator | None = None,
+    *,
+    dtype: torch.dtype = torch.float32,
+    requires_grad: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Random weights for one GRU layer, in the course's convention.
+
+    Every ``W_x*`` is drawn from N(0, 1/D), every ``W_h*`` from N(0, 1/H) and every bias from N(0, 0.1²),
+    in the order of ``GRU_KEYS``, so that the gates start in their responsive range.
+
+    Args:
+        input_size: D; hidden_size: H.
+        generator: a ``torch.Generator`` for reproducible draws (default: torch's global generator).
+        dtype: the tensors' dtype.
+        requires_grad: return leaf tensors ready to be trained.
+
+    Returns:
+        ``{"W_xr", "W_xz", "W_xn": (D, H); "W_hr", "W_hz", "W_hn": (H, H); "b_r", "b_z", "b_xn", "b_hn": (H,)}``.
+    """
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    D, H = input_size, hidden_size
+    p = {}
+    for key in GRU_KEYS:
+        if key.startswith("W_x"):
+            p[key] = torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5
+        elif key.startswith("W_h"):
+            p[key] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
+        else:
+            p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}

@@ -1,0 +1,480 @@
+"""Mutants for lesson 03_gru.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "03_gru"
+
+CELL = "03-gru-cell"
+FORWARD = "03-gru-forward"
+CHO = "03-gru-cell-cho"
+OVERRIDE = "03-gru-gate-override"
+
+MUTANTS = [
+    # ---- gru_cell ----------------------------------------------------------------------------
+    Mutant(
+        CELL,
+        "z and 1 - z swapped: z = 1 takes the candidate",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    return z * n + (1 - z) * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "reset gate in Cho's place: (r * h) @ W_hn",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "b_hn outside the reset gate",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + p["b_hn"] + r * (h @ p["W_hn"]))
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "gate order swapped: r computed with z's weights and z with r's",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    z = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    r = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "sigmoid and tanh mixed up: sigmoid candidate",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.sigmoid(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "b_hn missing",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"]))
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CELL,
+        "updates h in place",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    h.mul_(z)
+    return (1 - z) * n + h
+""",
+    ),
+    Mutant(
+        CELL,
+        "shortcut through torch.nn.GRUCell",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    return weights.load_gru_weights(torch.nn.GRUCell(x.shape[1], h.shape[1]), p)(x, h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "all gates from one concatenated matrix, then torch.lerp",
+        "correct",
+        """
+def gru_cell(x, h, p):
+    H = h.shape[1]
+    gates_x = x @ torch.cat([p["W_xr"], p["W_xz"], p["W_xn"]], dim=1)
+    gates_h = h @ torch.cat([p["W_hr"], p["W_hz"], p["W_hn"]], dim=1)
+    r = torch.sigmoid(gates_x[:, :H] + gates_h[:, :H] + p["b_r"])
+    z = torch.sigmoid(gates_x[:, H : 2 * H] + gates_h[:, H : 2 * H] + p["b_z"])
+    n = torch.tanh(gates_x[:, 2 * H :] + p["b_xn"] + r * (gates_h[:, 2 * H :] + p["b_hn"]))
+    return torch.lerp(n, h, z)
+""",
+    ),
+    Mutant(
+        CELL,
+        "sigmoid written with exp, update written as n + z * (h - n)",
+        "correct",
+        """
+def gru_cell(x, h, p):
+    def sigmoid(a):
+        return 1 / (1 + torch.exp(-a))
+
+    reset = sigmoid(torch.addmm(p["b_r"], x, p["W_xr"]) + h @ p["W_hr"])
+    update = sigmoid(torch.addmm(p["b_z"], x, p["W_xz"]) + h @ p["W_hz"])
+    candidate = torch.tanh(torch.addmm(p["b_xn"], x, p["W_xn"]) + reset * torch.addmm(p["b_hn"], h, p["W_hn"]))
+    return candidate + update * (h - candidate)
+""",
+    ),
+    # ---- gru_forward -------------------------------------------------------------------------
+    Mutant(
+        FORWARD,
+        "state not carried: every step starts from h0",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    states = [gru_cell(X[:, t], h0, p) for t in range(X.shape[1])]
+    return torch.stack(states, dim=1), states[-1]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "H_all holds h_0 ... h_{T-1} (off by one)",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        states.append(h)
+        h = gru_cell(X[:, t], h, p)
+    return torch.stack(states, dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "h_T is the first state",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        h = gru_cell(X[:, t], h, p)
+        states.append(h)
+    return torch.stack(states, dim=1), states[0]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "time-major output (T, B, H)",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        h = gru_cell(X[:, t], h, p)
+        states.append(h)
+    return torch.stack(states), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "Cho's cell instead of PyTorch's",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        r = torch.sigmoid(X[:, t] @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+        z = torch.sigmoid(X[:, t] @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+        n = torch.tanh(X[:, t] @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+        h = (1 - z) * n + z * h
+        states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "float32 output buffer (torch.zeros without dtype)",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    B, T, _ = X.shape
+    out = torch.zeros(B, T, h0.shape[1])
+    h = h0
+    for t in range(T):
+        h = gru_cell(X[:, t], h, p)
+        out[:, t] = h
+    return out, h
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "shortcut through torch.nn.GRU",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    out, h_n = weights.gru_from_weights(p)(X, h0.unsqueeze(0))
+    return out, h_n[0]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "buffer with the input's dtype, filled step by step",
+        "correct",
+        """
+def gru_forward(X, h0, p):
+    B, T, _ = X.shape
+    out = X.new_zeros(B, T, h0.shape[1])
+    h = h0
+    for t in range(T):
+        h = gru_cell(X[:, t], h, p)
+        out[:, t] = h
+    return out, out[:, -1]
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "recursion over time, cell written inline",
+        "correct",
+        """
+def gru_forward(X, h0, p):
+    if X.shape[1] == 0:
+        return X.new_zeros(X.shape[0], 0, h0.shape[1]), h0
+    H_prev, h_prev = gru_forward(X[:, :-1], h0, p) if X.shape[1] > 1 else (None, h0)
+    x = X[:, -1]
+    r = torch.sigmoid(x @ p["W_xr"] + h_prev @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h_prev @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h_prev @ p["W_hn"] + p["b_hn"]))
+    h = (1 - z) * n + z * h_prev
+    H_all = h.unsqueeze(1) if H_prev is None else torch.cat([H_prev, h.unsqueeze(1)], dim=1)
+    return H_all, h
+""",
+    ),
+    # ---- gru_cell_cho ------------------------------------------------------------------------
+    Mutant(
+        CHO,
+        "PyTorch's placement: r * (h @ W_hn + b_hn)",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "reset after the product, b_hn outside: r * (h @ W_hn) + b_hn",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + r * (h @ p["W_hn"]) + p["b_xn"] + p["b_hn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "z and 1 - z swapped",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+    return z * n + (1 - z) * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "b_hn dropped",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "reset gate also applied to the gates' view of h",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + (r * h) @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "candidate from one concatenated product [x, r * h]",
+        "correct",
+        """
+def gru_cell_cho(x, h, p):
+    xh = torch.cat([x, h], dim=1)
+    r = torch.sigmoid(xh @ torch.cat([p["W_xr"], p["W_hr"]]) + p["b_r"])
+    z = torch.sigmoid(xh @ torch.cat([p["W_xz"], p["W_hz"]]) + p["b_z"])
+    n = torch.tanh(torch.cat([x, r * h], dim=1) @ torch.cat([p["W_xn"], p["W_hn"]]) + p["b_xn"] + p["b_hn"])
+    return n + z * (h - n)
+""",
+    ),
+    # ---- gru_gate_override -------------------------------------------------------------------
+    Mutant(
+        OVERRIDE,
+        "'rnn' forces z to 1 (the copy corner)",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": 40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, bias in values[mode].items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "'mlp' leaves the reset gate alone",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, bias in values[mode].items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "'rnn' closes the reset gate too (r ~ 0)",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": -40.0, "r": -40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, bias in values[mode].items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "bias too small to saturate the gates (+-4, weights kept)",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": -4.0, "r": 4.0}, "copy": {"z": 4.0}, "mlp": {"z": -4.0, "r": -4.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = dict(p)
+    for gate, bias in values[mode].items():
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "writes the forced values into p's own tensors",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = dict(p)
+    for gate, bias in values[mode].items():
+        q[f"W_x{gate}"].zero_()
+        q[f"W_h{gate}"].zero_()
+        q[f"b_{gate}"].fill_(bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "unknown mode silently treated as 'rnn'",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    values = {"copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}.get(mode, {"z": -40.0, "r": 40.0})
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, bias in values.items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "huge biases, weights kept, a shallow copy of the dict",
+        "correct",
+        """
+def gru_gate_override(p, mode):
+    if mode == "rnn":
+        forced = {"b_z": -1e4, "b_r": 1e4}
+    elif mode == "copy":
+        forced = {"b_z": 1e4}
+    elif mode == "mlp":
+        forced = {"b_z": -1e4, "b_r": -1e4}
+    else:
+        raise ValueError(f"unknown mode {mode!r}: use 'rnn', 'copy' or 'mlp'")
+    q = dict(p)
+    for key, value in forced.items():
+        q[key] = torch.full_like(p[key], value)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "copy.deepcopy, then infinite biases in place on the copy",
+        "correct",
+        """
+import copy
+
+
+def gru_gate_override(p, mode):
+    gates = {"rnn": (("z", False), ("r", True)), "copy": (("z", True),), "mlp": (("z", False), ("r", False))}
+    if mode not in gates:
+        raise ValueError("mode must be one of 'rnn', 'copy', 'mlp'")
+    q = copy.deepcopy(p)
+    for gate, open_ in gates[mode]:
+        q["W_x" + gate].zero_()
+        q["W_h" + gate].zero_()
+        q["b_" + gate].fill_(float("inf") if open_ else float("-inf"))
+    return q
+""",
+    ),
+]
