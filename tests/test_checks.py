@@ -390,3 +390,19 @@ def test_autograd_shortcuts_block_every_route_to_autograd():
             route()
     (x**2).sum().backward()  # restored afterwards
     assert torch.equal(x.grad, 2 * x.detach())
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_recurrent_shortcuts_block_every_ready_made_layer_of_their_kind(kind):
+    from seqlab import checks
+
+    shortcuts = getattr(checks, f"{kind.upper()}_SHORTCUTS")
+    layer, cell = {"rnn": (torch.nn.RNN, torch.nn.RNNCell), "gru": (torch.nn.GRU, torch.nn.GRUCell)}.get(
+        kind, (torch.nn.LSTM, torch.nn.LSTMCell)
+    )
+    x = torch.randn(2, 3, 4)
+    routes = [lambda: layer(4, 5, batch_first=True)(x), lambda: cell(4, 5)(x[:, 0])]
+    for route in routes:
+        with pytest.raises(ForbiddenCallError), forbid(*shortcuts, exercise=f"{kind}_cell"):
+            route()
+    layer(4, 5, batch_first=True)(x)  # restored afterwards

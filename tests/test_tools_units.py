@@ -69,6 +69,24 @@ def test_collect_submissions_refuses_names_that_are_not_ids_without_stopping_the
     assert refused == [(name, "the file name is not a student id (letters, digits, '_', '.', '@', '-'): rename it")]
 
 
+def test_collect_submissions_reads_nbgraders_collected_folder(tmp_path):
+    """`nbgrader collect` leaves <student>/<lesson>/<lesson>.ipynb; a student folder without it gets a row."""
+    for student in ("ann", "bob"):
+        (tmp_path / student / "01_rnn").mkdir(parents=True)
+        (tmp_path / student / "01_rnn" / "01_rnn.ipynb").write_text("{}", encoding="utf-8")
+        (tmp_path / student / "01_rnn" / "timestamp.txt").write_text("2026-11-22 10:00:00 UTC", encoding="utf-8")
+    (tmp_path / "cid" / "01_rnn").mkdir(parents=True)  # submitted another file name
+    (tmp_path / "cid" / "01_rnn" / "mine.ipynb").write_text("{}", encoding="utf-8")
+    pairs, refused = collect_submissions(tmp_path, tmp_path, "01_rnn")
+    assert pairs == [(s, tmp_path / s / "01_rnn" / "01_rnn.ipynb") for s in ("ann", "bob")]
+    assert [name for name, _ in refused] == ["cid"] and "no 01_rnn.ipynb" in refused[0][1]
+    # Without the lesson, or for another lesson, the folder is not read as nbgrader's layout.
+    with pytest.raises(ToolError, match="no .ipynb submissions"):
+        collect_submissions(tmp_path, tmp_path)
+    with pytest.raises(ToolError, match="no .ipynb submissions"):
+        collect_submissions(tmp_path, tmp_path, "02_gradients")
+
+
 def test_collect_submissions_refuses_a_plain_file(tmp_path):
     path = tmp_path / "grades.txt"
     path.write_text("x", encoding="utf-8")
@@ -111,3 +129,28 @@ def test_kernel_environment_sets_removes_and_restores(monkeypatch):
         assert os.environ["SEQLAB_PROGRESS"] == "0" and os.environ["NBGRADER_EXECUTION"] == "validate"
     assert os.environ["MPLBACKEND"] == "Agg" and os.environ["SEQLAB_PROGRESS"] == "1"
     assert "NBGRADER_EXECUTION" not in os.environ
+
+
+def test_execute_stores_consecutive_prints_of_a_cell_as_one_output():
+    from nbformat.v4 import new_code_cell, new_output
+
+    from seqlab.tools.execute import coalesce_streams
+
+    cell = new_code_cell(
+        "...",
+        outputs=[
+            new_output("stream", name="stdout", text="a\n"),
+            new_output("stream", name="stdout", text="b\n"),
+            new_output("stream", name="stderr", text="warning\n"),
+            new_output("display_data", data={"text/plain": "figure"}),
+            new_output("stream", name="stdout", text="c\n"),
+            new_output("stream", name="stdout", text="d\n"),
+        ],
+    )
+    coalesce_streams(cell)
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in cell.outputs] == [
+        ("stream", "stdout", "a\nb\n"),
+        ("stream", "stderr", "warning\n"),
+        ("display_data", None, None),
+        ("stream", "stdout", "c\nd\n"),
+    ]

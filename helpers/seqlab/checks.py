@@ -51,6 +51,26 @@ RNN_SHORTCUTS = (
     "torch._VF.rnn_tanh_cell",
 )
 
+#: PyTorch's ready-made GRU layers and their kernels: forbidden inside GRU exercises.
+GRU_SHORTCUTS = (
+    "torch.nn.GRU.forward",
+    "torch.nn.GRUCell.forward",
+    "torch.gru",
+    "torch.gru_cell",
+    "torch._VF.gru",
+    "torch._VF.gru_cell",
+)
+
+#: PyTorch's ready-made LSTM layers and their kernels: forbidden inside LSTM exercises.
+LSTM_SHORTCUTS = (
+    "torch.nn.LSTM.forward",
+    "torch.nn.LSTMCell.forward",
+    "torch.lstm",
+    "torch.lstm_cell",
+    "torch._VF.lstm",
+    "torch._VF.lstm_cell",
+)
+
 #: Every way into PyTorch's automatic differentiation: forbidden where gradients are derived by hand.
 AUTOGRAD_SHORTCUTS = (
     "torch.Tensor.backward",

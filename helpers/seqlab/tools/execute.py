@@ -1,8 +1,9 @@
 """``seqlab execute``: run solution notebooks top to bottom in a fresh kernel and store the outputs.
 
 Stored outputs are what nbval checks, so they must come from a clean run: one new kernel per
-notebook, working directory = the notebook's folder, progress bars off, no timing metadata, and
-execution counts 1..n.  A cell that raises stops the run and nothing is written.
+notebook, working directory = the notebook's folder, progress bars off, no timing metadata,
+execution counts 1..n, and consecutive prints of a cell stored as one output (how the kernel happened
+to flush them must not show in a diff).  A cell that raises stops the run and nothing is written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,24 @@ from seqlab.tools.course import ToolError, kernel_environment, normalise_noteboo
 
 #: Generous per-cell limit; the course's budget for a whole notebook is 90 s.
 CELL_TIMEOUT = 600
+
+
+def coalesce_streams(cell: nbformat.NotebookNode) -> None:
+    """Merge consecutive stdout (or stderr) outputs of a code cell into one, in place."""
+    merged: list = []
+    for output in cell.get("outputs", []):
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    if "outputs" in cell:
+        cell.outputs = merged
 
 
 def execute_notebook(path: Path) -> float:
@@ -41,6 +60,8 @@ def execute_notebook(path: Path) -> float:
     except CellExecutionError as error:
         raise ToolError(f"{path}: a cell failed, outputs not stored\n{error}") from error
     elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        coalesce_streams(cell)
     nbformat.write(nb, path)
     normalise_notebook(path)
     return elapsed
