@@ -29,6 +29,12 @@ SIGNATURES = {
         "hidden_jacobian_norms": ["X", "h0", "W_xh", "W_hh", "b_h"],
         "clip_by_global_norm": ["grads", "max_norm"],
     },
+    "04_lstm": {
+        "lstm_cell": ["x", "state", "p"],
+        "lstm_forward": ["X", "state0", "p"],
+        "peephole_lstm_cell": ["x", "state", "p"],
+        "forget_gate_path": ["F"],
+    },
     "05_birnn": {
         "reverse_padded": ["X", "lengths"],
         "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],
