@@ -35,6 +35,12 @@ SIGNATURES = {
         "gru_cell_cho": ["x", "h", "p"],
         "gru_gate_override": ["p", "mode"],
     },
+    "04_lstm": {
+        "lstm_cell": ["x", "state", "p"],
+        "lstm_forward": ["X", "state0", "p"],
+        "peephole_lstm_cell": ["x", "state", "p"],
+        "forget_gate_path": ["F"],
+    },
     "05_birnn": {
         "reverse_padded": ["X", "lengths"],
         "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],

@@ -217,3 +217,20 @@ def test_draw_birnn_into_given_axes(close_figures):
 def test_draw_birnn_bad_steps(steps):
     with pytest.raises(ValueError, match="steps"):
         draw_birnn(steps=steps)
+
+
+# ------------------------------------------------------------------------------------ draw_lstm_cell
+from seqlab.plots import draw_lstm_cell  # noqa: E402
+
+
+def test_draw_lstm_cell_returns_titled_axes(close_figures):
+    ax = draw_lstm_cell()
+    assert "LSTM" in ax.get_title()
+    texts = " ".join(text.get_text() for text in ax.texts)
+    for label in ("$c_{t-1}$", "$f_t$", "$i_t$", "$g_t$", "$o_t$", "1. forget", "4. output"):
+        assert label in texts
+
+
+def test_draw_lstm_cell_into_given_axes(close_figures):
+    _, ax = plt.subplots()
+    assert draw_lstm_cell(ax=ax) is ax

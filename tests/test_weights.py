@@ -530,3 +530,137 @@ def test_random_gru_weights_shapes_scale_seed_and_grad():
         random_gru_weights(0, 3)
     with pytest.raises(TypeError):
         random_gru_weights(3, 3, 5)
+
+
+# ---- LSTM (lesson 04) -------------------------------------------------------------------------------------------
+from seqlab.weights import LSTM_KEYS, LSTM_PEEPHOLE_KEYS, lstm_from_weights, lstm_weights, random_lstm_weights  # noqa: E402
+
+
+def _manual_lstm(X, p, h0=None, c0=None):
+    """The course's LSTM layer, batch-first, written gate by gate: returns all h (B, T, H) and the last c."""
+    Hs = p["W_hi"].shape[0]
+    h = torch.zeros(X.shape[0], Hs, dtype=X.dtype) if h0 is None else h0
+    c = torch.zeros(X.shape[0], Hs, dtype=X.dtype) if c0 is None else c0
+    states = []
+    for t in range(X.shape[1]):
+        x = X[:, t]
+        i = torch.sigmoid(x @ p["W_xi"] + h @ p["W_hi"] + p["b_i"])
+        f = torch.sigmoid(x @ p["W_xf"] + h @ p["W_hf"] + p["b_f"])
+        g = torch.tanh(x @ p["W_xg"] + h @ p["W_hg"] + p["b_g"])
+        o = torch.sigmoid(x @ p["W_xo"] + h @ p["W_ho"] + p["b_o"])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        states.append(h)
+    return torch.stack(states, dim=1), c
+
+
+def test_lstm_keys_follow_pytorch_gate_order():
+    assert LSTM_KEYS[:3] == ("W_xi", "W_hi", "b_i") and LSTM_KEYS[-3:] == ("W_xo", "W_ho", "b_o")
+    assert len(LSTM_KEYS) == 12 and LSTM_PEEPHOLE_KEYS == ("w_ci", "w_cf", "w_co")
+
+
+def test_lstm_weights_matches_module():
+    torch.manual_seed(0)
+    module = nn.LSTM(D, H, batch_first=True, dtype=torch.float64)
+    p = lstm_weights(module)
+    assert set(p) == set(LSTM_KEYS)
+    assert tuple(p["W_xf"].shape) == (D, H) and tuple(p["W_hg"].shape) == (H, H) and tuple(p["b_o"].shape) == (H,)
+    X = _inputs()
+    h0 = torch.randn(B, H, dtype=torch.float64)
+    c0 = torch.randn(B, H, dtype=torch.float64)
+    expected, (h_n, c_n) = module(X, (h0.unsqueeze(0), c0.unsqueeze(0)))
+    mine, c_T = _manual_lstm(X, p, h0, c0)
+    torch.testing.assert_close(mine, expected)
+    torch.testing.assert_close(c_T, c_n[0])
+    # the forget gate is PyTorch's second block of H rows
+    torch.testing.assert_close(p["W_xf"], module.weight_ih_l0[H : 2 * H].T)
+    torch.testing.assert_close(p["b_f"], (module.bias_ih_l0 + module.bias_hh_l0)[H : 2 * H])
+
+
+def test_lstm_weights_returns_detached_copies():
+    module = nn.LSTM(D, H)
+    p = lstm_weights(module)
+    p["W_xi"].add_(1.0)
+    assert not torch.equal(p["W_xi"], module.weight_ih_l0[:H].T)
+    assert not any(v.requires_grad for v in p.values())
+
+
+def test_lstm_weights_cell_second_layer_and_no_bias():
+    torch.manual_seed(1)
+    cell = nn.LSTMCell(D, H, dtype=torch.float64)
+    p = lstm_weights(cell)
+    x = torch.randn(B, D, dtype=torch.float64)
+    h, c = cell(x)
+    mine, c_mine = _manual_lstm(x.unsqueeze(1), p)
+    torch.testing.assert_close(mine[:, 0], h)
+    torch.testing.assert_close(c_mine, c)
+    stacked = nn.LSTM(D, H, num_layers=2, bias=False)
+    upper = lstm_weights(stacked, layer=1)
+    assert tuple(upper["W_xi"].shape) == (H, H) and torch.equal(upper["b_g"], torch.zeros(H))
+
+
+@pytest.mark.parametrize(
+    "module, layer, error, match",
+    [
+        (nn.GRU(D, H), 0, TypeError, "torch.nn.LSTM"),
+        (nn.LSTM(D, H), 1, ValueError, "layer"),
+        (nn.LSTMCell(D, H), 1, ValueError, "layer=0"),
+        (nn.LSTM(D, H, proj_size=2), 0, ValueError, "proj_size"),
+    ],
+)
+def test_lstm_weights_bad_arguments(module, layer, error, match):
+    with pytest.raises(error, match=match):
+        lstm_weights(module, layer=layer)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_lstm_from_weights_round_trip(dtype):
+    p = random_lstm_weights(D, H, torch.Generator().manual_seed(2), dtype=dtype)
+    module = lstm_from_weights(p)
+    assert module.batch_first and module.num_layers == 1 and module.weight_hh_l0.dtype == dtype
+    back = lstm_weights(module)
+    assert all(torch.equal(back[k], p[k]) for k in LSTM_KEYS)
+    X = _inputs(dtype=dtype)
+    expected, (h_n, c_n) = module(X)
+    mine, c_T = _manual_lstm(X, p)
+    torch.testing.assert_close(mine, expected)
+    torch.testing.assert_close(c_T, c_n[0])
+
+
+def test_lstm_from_weights_clear_errors():
+    p = random_lstm_weights(D, H, torch.Generator().manual_seed(3))
+    with pytest.raises(ValueError, match="missing the LSTM parameter.*b_f"):
+        lstm_from_weights({k: v for k, v in p.items() if k != "b_f"})
+    with pytest.raises(ValueError, match=r"p\['W_hg'\] should have shape \(4, 4\)"):
+        lstm_from_weights({**p, "W_hg": torch.zeros(H, H + 1)})
+    with pytest.raises(ValueError, match="peephole"):
+        lstm_from_weights({**p, "w_ci": torch.zeros(H)})
+    with pytest.raises(ValueError, match="unexpected key"):
+        lstm_from_weights({**p, "W_xh": torch.zeros(D, H)})
+    with pytest.raises(ValueError, match="dtype"):
+        lstm_from_weights({**p, "b_o": torch.zeros(H, dtype=torch.float64)})
+    with pytest.raises(TypeError, match="dict"):
+        lstm_from_weights([p])
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        lstm_from_weights({**p, "b_i": [0.0] * H})
+
+
+def test_random_lstm_weights_shapes_seed_and_peephole():
+    p = random_lstm_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert list(p) == list(LSTM_KEYS)
+    assert all(v.dtype == torch.float64 and not v.requires_grad for v in p.values())
+    assert abs(p["W_xg"].std().item() - 50**-0.5) < 0.02 and abs(p["W_ho"].std().item() - 40**-0.5) < 0.02
+    peep = random_lstm_weights(50, 40, torch.Generator().manual_seed(0), dtype=torch.float64, peephole=True)
+    assert list(peep) == list(LSTM_KEYS) + list(LSTM_PEEPHOLE_KEYS)
+    assert all(torch.equal(peep[k], p[k]) for k in LSTM_KEYS), "the plain weights do not depend on peephole"
+    assert all(tuple(peep[k].shape) == (40,) for k in LSTM_PEEPHOLE_KEYS)
+    trainable = random_lstm_weights(3, 4, requires_grad=True, peephole=True)
+    assert all(v.is_leaf and v.requires_grad for v in trainable.values())
+
+
+@pytest.mark.parametrize(
+    "args, error", [((0, 3), ValueError), ((3, 2.0), ValueError), ((True, 3), ValueError), ((3, 3, 5), TypeError)]
+)
+def test_random_lstm_weights_bad_arguments(args, error):
+    with pytest.raises(error):
+        random_lstm_weights(*args)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn", "draw_birnn"]
+__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn", "draw_birnn", "draw_lstm_cell"]
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -165,4 +165,70 @@ def draw_birnn(steps: int = 4, ax: Axes | None = None) -> Axes:
     ax.set_ylim(-0.5, 3.5)
     ax.axis("off")
     ax.set_title(f"A bidirectional RNN unrolled over {steps} steps: two directions, separate weights")
+    return ax
+
+
+def draw_lstm_cell(ax: Axes | None = None) -> Axes:
+    """Draw one LSTM step: the cell-state line on top, the four gates reading ``[h_{t-1}, x_t]`` below.
+
+    The four stages of the lessons are labelled: forget (``f_t`` scales ``c_{t-1}``), select (``i_t * g_t``),
+    update (the sum), output (``h_t = o_t * tanh(c_t)``).
+
+    Args:
+        ax: draw into this Axes instead of a new figure.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4.2))
+    arrow = {"arrowstyle": "->", "color": "black", "lw": 1.3}
+    cell_arrow = {**arrow, "color": "#c0392b", "lw": 2.4}
+
+    def node(x: float, y: float, text: str, colour: str = "#ffffff", size: int = 13, shape: str = "circle,pad=0.25"):
+        bbox = {"boxstyle": shape, "facecolor": colour, "edgecolor": "gray"}
+        ax.text(x, y, text, ha="center", va="center", fontsize=size, zorder=3, bbox=bbox)
+
+    def link(start: tuple[float, float], end: tuple[float, float], style: dict = arrow) -> None:
+        ax.annotate("", xy=end, xytext=start, arrowprops=style, zorder=2)
+
+    # the cell state: a straight line with one product and one sum
+    link((0.3, 3.0), (2.3, 3.0), cell_arrow)
+    link((2.7, 3.0), (4.8, 3.0), cell_arrow)
+    link((5.2, 3.0), (10.0, 3.0), cell_arrow)
+    node(2.5, 3.0, r"$\times$")
+    node(5.0, 3.0, r"$+$")
+    ax.text(0.0, 3.0, "$c_{t-1}$", ha="right", va="center", fontsize=13)
+    ax.text(10.1, 3.0, "$c_t$", ha="left", va="center", fontsize=13)
+    # the four gates read [h_{t-1}, x_t]
+    ax.plot([0.3, 7.5], [0.0, 0.0], color="black", lw=1.3)
+    ax.text(0.0, 0.0, "$h_{t-1}$", ha="right", va="center", fontsize=13)
+    link((1.2, -0.9), (1.2, -0.05))
+    ax.text(1.2, -1.15, "$x_t$", ha="center", va="center", fontsize=13)
+    gates = {
+        2.5: ("$f_t$  σ", "#fde2c4"),
+        4.2: ("$i_t$  σ", "#fde2c4"),
+        5.8: ("$g_t$  tanh", "#dbe9f6"),
+        7.5: ("$o_t$  σ", "#fde2c4"),
+    }
+    for x, (label, colour) in gates.items():
+        link((x, 0.0), (x, 0.75))
+        node(x, 1.0, label, colour, size=11, shape="round,pad=0.35")
+    link((2.5, 1.3), (2.5, 2.75))  # the forget gate scales the old cell
+    node(5.0, 2.0, r"$\times$")
+    link((4.2, 1.3), (4.8, 1.85))
+    link((5.8, 1.3), (5.2, 1.85))
+    link((5.0, 2.25), (5.0, 2.75))  # i * g is added to the cell
+    # output: h_t = o_t * tanh(c_t)
+    link((8.6, 3.0), (8.6, 2.3))
+    node(8.6, 2.0, "tanh", "#dbe9f6", size=10, shape="round,pad=0.3")
+    node(8.6, 1.0, r"$\times$")
+    link((8.6, 1.75), (8.6, 1.25))
+    link((7.9, 1.0), (8.35, 1.0))
+    link((8.85, 1.0), (10.0, 1.0))
+    ax.text(10.1, 1.0, "$h_t$ (to the readout\nand the next step)", ha="left", va="center", fontsize=11)
+    for x, y, label in ((1.45, 3.25, "1. forget"), (3.55, 1.95, "2. select"), (5.3, 3.25, "3. update")):
+        ax.text(x, y, label, fontsize=9, color="#555555")
+    ax.text(8.8, 2.5, "4. output", fontsize=9, color="#555555")
+    ax.set_xlim(-0.8, 11.8)
+    ax.set_ylim(-1.4, 3.6)
+    ax.axis("off")
+    ax.set_title("One LSTM step: the cell state (red) is only scaled by $f_t$ and added to")
     return ax

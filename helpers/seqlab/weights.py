@@ -26,6 +26,12 @@ __all__ = [
     "load_gru_weights",
     "gru_from_weights",
     "random_gru_weights",
+    # LSTM (lesson 04)
+    "LSTM_KEYS",
+    "LSTM_PEEPHOLE_KEYS",
+    "lstm_weights",
+    "lstm_from_weights",
+    "random_lstm_weights",
 ]
 
 
@@ -412,4 +418,168 @@ def random_gru_weights(
             p[key] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
         else:
             p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
+    return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LSTM (lesson 04)
+#
+# The course writes an LSTM layer with one dict of twelve tensors, four gates of three tensors each:
+#     i = σ(x W_xi + h W_hi + b_i), f = σ(x W_xf + h W_hf + b_f), g = tanh(x W_xg + h W_hg + b_g),
+#     o = σ(x W_xo + h W_ho + b_o), c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
+# ``torch.nn.LSTM`` stacks the four gates' transposed weights in the order i, f, g, o:
+# ``weight_ih_l0`` is (4H, D), rows 0:H the input gate, H:2H the forget gate, 2H:3H the candidate g,
+# 3H:4H the output gate; ``weight_hh_l0`` (4H, H) likewise; and two biases, ``bias_ih + bias_hh``.
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The gates in PyTorch's storage order, and the twelve keys of an LSTM parameter dict.
+_LSTM_GATES = ("i", "f", "g", "o")
+LSTM_KEYS = tuple(f"{kind}{gate}" for gate in _LSTM_GATES for kind in ("W_x", "W_h", "b_"))
+#: The three extra (H,) peephole weights of Gers & Schmidhuber (2000).
+LSTM_PEEPHOLE_KEYS = ("w_ci", "w_cf", "w_co")
+
+
+def _lstm_suffix(module: nn.Module, layer: int) -> str:
+    if isinstance(module, nn.LSTMCell):
+        if layer != 0:
+            raise ValueError("an nn.LSTMCell has a single layer: use layer=0")
+        return ""
+    if not isinstance(module, nn.LSTM):
+        raise TypeError(f"module should be a torch.nn.LSTM or torch.nn.LSTMCell, got {type(module).__name__}")
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < module.num_layers:
+        raise ValueError(f"layer should be an int in 0 … {module.num_layers - 1} for this module, got {layer!r}")
+    if module.proj_size:
+        raise ValueError("the course's LSTM has no projection: build the module with proj_size=0")
+    return f"_l{layer}"
+
+
+def lstm_weights(module: nn.LSTM | nn.LSTMCell, layer: int = 0) -> dict[str, torch.Tensor]:
+    """Read one layer (forward direction) of a ``torch.nn.LSTM`` or an ``nn.LSTMCell`` in the course's convention.
+
+    PyTorch stacks the gates in the order input (i), forget (f), candidate (g), output (o) along the first
+    axis of ``weight_ih`` ``(4H, D)`` and ``weight_hh`` ``(4H, H)``; this splits and transposes them.
+
+    Args:
+        module: the module to read (any ``num_layers``; ``proj_size`` must be 0).
+        layer: which layer of a stacked ``nn.LSTM`` (its ``W_x*`` are ``(H, H)`` above layer 0).
+
+    Returns:
+        ``{"W_xi": (D, H), "W_hi": (H, H), "b_i": (H,), …}`` for the gates i, f, g, o (the twelve
+        ``LSTM_KEYS``): detached copies; each bias is ``bias_ih + bias_hh`` (zeros if the module has no bias).
+    """
+    suffix = _lstm_suffix(module, layer)
+    weight_ih = getattr(module, "weight_ih" + suffix).detach()
+    weight_hh = getattr(module, "weight_hh" + suffix).detach()
+    H = weight_hh.shape[1]
+    if getattr(module, "bias", True):
+        bias = (getattr(module, "bias_ih" + suffix) + getattr(module, "bias_hh" + suffix)).detach()
+    else:
+        bias = torch.zeros(4 * H, dtype=weight_hh.dtype)
+    p: dict[str, torch.Tensor] = {}
+    for index, gate in enumerate(_LSTM_GATES):
+        rows = slice(index * H, (index + 1) * H)
+        p[f"W_x{gate}"] = weight_ih[rows].T.clone()
+        p[f"W_h{gate}"] = weight_hh[rows].T.clone()
+        p[f"b_{gate}"] = bias[rows].clone()
+    return p
+
+
+def _check_lstm_dict(p: object, allow_peephole: bool) -> tuple[int, int]:
+    """Check an LSTM parameter dict's keys and shapes; return (D, H)."""
+    if not isinstance(p, dict):
+        raise TypeError(f"p should be a dict of LSTM parameters, got {type(p).__name__}")
+    keys = set(p)
+    missing = [k for k in LSTM_KEYS if k not in keys]
+    if missing:
+        raise ValueError(
+            f"p is missing the LSTM parameter(s) {', '.join(missing)}; expected keys {', '.join(LSTM_KEYS)}"
+        )
+    peepholes = [k for k in LSTM_PEEPHOLE_KEYS if k in keys]
+    if peepholes and not allow_peephole:
+        raise ValueError(
+            f"p has peephole weights ({', '.join(peepholes)}), which torch.nn.LSTM cannot hold: "
+            "drop them, or compare a peephole cell with its peepholes set to zero"
+        )
+    unknown = sorted(keys - set(LSTM_KEYS) - set(LSTM_PEEPHOLE_KEYS))
+    if unknown:
+        raise ValueError(f"p has unexpected key(s) {', '.join(unknown)}; expected keys {', '.join(LSTM_KEYS)}")
+    for key in keys:
+        if not isinstance(p[key], torch.Tensor):
+            raise TypeError(f"p[{key!r}] should be a torch.Tensor, got {type(p[key]).__name__}")
+    if p["W_xi"].dim() != 2:
+        raise ValueError(f"p['W_xi'] should be a 2-D (D, H) tensor, got shape {tuple(p['W_xi'].shape)}")
+    D, H = p["W_xi"].shape
+    for key in keys:
+        kind = key[:3] if key.startswith("W_") else "b"
+        expected = {"W_x": (D, H), "W_h": (H, H)}.get(kind, (H,))
+        if tuple(p[key].shape) != expected:
+            raise ValueError(
+                f"p[{key!r}] should have shape {expected} (input size D = {D}, hidden size H = {H} from p['W_xi']), "
+                f"got {tuple(p[key].shape)}"
+            )
+        if p[key].dtype != p["W_xi"].dtype:
+            raise ValueError(f"p[{key!r}] has dtype {p[key].dtype} but p['W_xi'] has {p['W_xi'].dtype}: use one dtype")
+    return D, H
+
+
+def lstm_from_weights(p: dict[str, torch.Tensor]) -> nn.LSTM:
+    """A one-layer, batch-first ``torch.nn.LSTM`` holding these weights, in their dtype.
+
+    Args:
+        p: the twelve ``LSTM_KEYS``: ``W_x*`` ``(D, H)``, ``W_h*`` ``(H, H)``, ``b_*`` ``(H,)`` for the
+            gates i, f, g, o.  Each bias goes to ``bias_ih``; ``bias_hh`` is zero.
+
+    Returns:
+        ``module`` with ``module(X, (h0, c0))`` → ``(H_all, (h_n, c_n))``, ``X`` ``(B, T, D)``,
+        ``h0``/``c0``/``h_n``/``c_n`` ``(1, B, H)``.
+    """
+    D, H = _check_lstm_dict(p, allow_peephole=False)
+    module = nn.LSTM(D, H, batch_first=True, dtype=p["W_xi"].dtype)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.cat([p[f"W_x{gate}"].T for gate in _LSTM_GATES]))
+        module.weight_hh_l0.copy_(torch.cat([p[f"W_h{gate}"].T for gate in _LSTM_GATES]))
+        module.bias_ih_l0.copy_(torch.cat([p[f"b_{gate}"] for gate in _LSTM_GATES]))
+        module.bias_hh_l0.zero_()
+    return module
+
+
+def random_lstm_weights(
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator | None = None,
+    *,
+    dtype: torch.dtype = torch.float32,
+    requires_grad: bool = False,
+    peephole: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Random weights for one LSTM layer, in the course's convention.
+
+    As for :func:`random_rnn_weights`: ``W_x*`` from N(0, 1/D), ``W_h*`` from N(0, 1/H), biases from
+    N(0, 0.1²), drawn gate by gate in the order i, f, g, o; with ``peephole=True`` also ``w_ci, w_cf, w_co``
+    from N(0, 0.5²), drawn last (so the first twelve tensors equal those of ``peephole=False``).
+
+    Args:
+        input_size: D; hidden_size: H.
+        generator: a ``torch.Generator`` for reproducible draws (default: torch's global generator).
+        dtype: the tensors' dtype.
+        requires_grad: return leaf tensors ready to be trained.
+        peephole: add the three ``(H,)`` peephole weights.
+
+    Returns:
+        ``{"W_xi": (D, H), "W_hi": (H, H), "b_i": (H,), …}`` (``LSTM_KEYS``, then ``LSTM_PEEPHOLE_KEYS``).
+    """
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    D, H = input_size, hidden_size
+    p: dict[str, torch.Tensor] = {}
+    for gate in _LSTM_GATES:
+        p[f"W_x{gate}"] = torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5
+        p[f"W_h{gate}"] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
+        p[f"b_{gate}"] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
+    if peephole:
+        for key in LSTM_PEEPHOLE_KEYS:
+            p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.5
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}

@@ -1,0 +1,398 @@
+"""Mutants for lesson 04_lstm.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "04_lstm"
+
+CELL = "04-lstm-cell"
+FORWARD = "04-lstm-forward"
+PATH = "04-forget-gate-path"
+PEEPHOLE = "04-peephole-lstm-cell"
+
+
+def _cell(i="i", f="f", g="g", o="o", update="f * c_prev + i * g", out="o * torch.tanh(c)", g_fn="torch.tanh"):
+    """An lstm_cell whose gates read the given parameter letters, with the given update and output lines."""
+    return f"""
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_x{i}"] + h_prev @ p["W_h{i}"] + p["b_{i}"])
+    f = torch.sigmoid(x @ p["W_x{f}"] + h_prev @ p["W_h{f}"] + p["b_{f}"])
+    g = {g_fn}(x @ p["W_x{g}"] + h_prev @ p["W_h{g}"] + p["b_{g}"])
+    o = torch.sigmoid(x @ p["W_x{o}"] + h_prev @ p["W_h{o}"] + p["b_{o}"])
+    c = {update}
+    h = {out}
+    return h, c
+"""
+
+
+def _peephole(i_peep="p['w_ci'] * c_prev", f_peep="p['w_cf'] * c_prev", o_peep="p['w_co'] * c", g_peep="0"):
+    return f"""
+def peephole_lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + {i_peep} + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + {f_peep} + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + {g_peep} + p["b_g"])
+    c = f * c_prev + i * g
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + {o_peep} + p["b_o"])
+    return o * torch.tanh(c), c
+"""
+
+
+MUTANTS = [
+    # ---- lstm_cell ---------------------------------------------------------------------------
+    Mutant(CELL, "input and forget gates swapped", "bug", _cell(i="f", f="i")),
+    Mutant(CELL, "PyTorch's storage order misread as i, f, o, g", "bug", _cell(g="o", o="g")),
+    Mutant(CELL, "h from the raw cell: o * c", "bug", _cell(out="o * c")),
+    Mutant(CELL, "h from the old cell c_prev", "bug", _cell(out="o * torch.tanh(c_prev)")),
+    Mutant(CELL, "candidate squashed with a sigmoid", "bug", _cell(g_fn="torch.sigmoid")),
+    Mutant(CELL, "no input gate: c = f * c_prev + g", "bug", _cell(update="f * c_prev + g")),
+    Mutant(CELL, "GRU-style update: c = f * c_prev + (1 - f) * g", "bug", _cell(update="f * c_prev + (1 - f) * g")),
+    Mutant(
+        CELL,
+        "returns (c, h) instead of (h, c)",
+        "bug",
+        """
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"])
+    c = f * c_prev + i * g
+    return c, o * torch.tanh(c)
+""",
+    ),
+    Mutant(
+        CELL,
+        "cell updated in place (c_prev changed)",
+        "bug",
+        """
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"])
+    c = c_prev.mul_(f).add_(i * g) if not c_prev.requires_grad else f * c_prev + i * g
+    return o * torch.tanh(c), c
+""",
+    ),
+    Mutant(
+        CELL,
+        "torch.nn.LSTMCell with copied weights",
+        "bug",
+        """
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    D, H = p["W_xi"].shape
+    cell = torch.nn.LSTMCell(D, H, dtype=x.dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.cat([p["W_x" + k].T for k in "ifgo"]))
+        cell.weight_hh.copy_(torch.cat([p["W_h" + k].T for k in "ifgo"]))
+        cell.bias_ih.copy_(torch.cat([p["b_" + k] for k in "ifgo"]))
+        cell.bias_hh.zero_()
+    return cell(x, (h_prev, c_prev))
+""",
+    ),
+    Mutant(
+        CELL,
+        "one concatenated matrix [x, h] @ W and torch.chunk",
+        "correct",
+        """
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    W = torch.cat([torch.cat([p["W_x" + k], p["W_h" + k]], dim=0) for k in "ifgo"], dim=1)  # (D + H, 4H)
+    b = torch.cat([p["b_" + k] for k in "ifgo"])
+    a = torch.cat([x, h_prev], dim=1) @ W + b
+    a_i, a_f, a_g, a_o = torch.chunk(a, 4, dim=1)
+    new_c = torch.sigmoid(a_f) * c_prev + torch.sigmoid(a_i) * torch.tanh(a_g)
+    return torch.sigmoid(a_o) * torch.tanh(new_c), new_c
+""",
+    ),
+    Mutant(
+        CELL,
+        "sigmoid written with exp, matmul via torch.matmul, float64 inside",
+        "correct",
+        """
+def lstm_cell(x, state, p):
+    h_prev, c_prev = state
+
+    def pre(k):
+        xd, hd = x.double(), h_prev.double()
+        return torch.matmul(xd, p["W_x" + k].double()) + torch.matmul(hd, p["W_h" + k].double()) + p["b_" + k].double()
+
+    def sig(a):
+        return 1.0 / (1.0 + torch.exp(-a))
+
+    c = sig(pre("f")) * c_prev.double() + sig(pre("i")) * torch.tanh(pre("g"))
+    h = sig(pre("o")) * torch.tanh(c)
+    return h.to(x.dtype), c.to(x.dtype)
+""",
+    ),
+    # ---- lstm_forward --------------------------------------------------------------------------
+    Mutant(
+        FORWARD,
+        "state not carried: every step starts from state0",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], state0, p)
+        states.append(h)
+    return torch.stack(states, dim=1), (h, c)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "only h carried: the cell restarts from c0 at every step",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h, c0 = state0
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c0), p)
+        states.append(h)
+    return torch.stack(states, dim=1), (h, c)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "H_all stacks the cells instead of the hidden states",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    cells = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c), p)
+        cells.append(c)
+    return torch.stack(cells, dim=1), (h, c)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "H_all holds h_0 ... h_{T-1} (off by one)",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    states = []
+    for t in range(X.shape[1]):
+        states.append(h)
+        h, c = lstm_cell(X[:, t], (h, c), p)
+    return torch.stack(states, dim=1), (h, c)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "starts from zeros, ignoring state0",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h = torch.zeros_like(state0[0])
+    c = torch.zeros_like(state0[1])
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c), p)
+        states.append(h)
+    return torch.stack(states, dim=1), (h, c)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "returns (h_T, c_T) swapped",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c), p)
+        states.append(h)
+    return torch.stack(states, dim=1), (c, h)
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "torch.nn.LSTM with copied weights",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    D, H = p["W_xi"].shape
+    module = torch.nn.LSTM(D, H, batch_first=True, dtype=X.dtype)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.cat([p["W_x" + k].T for k in "ifgo"]))
+        module.weight_hh_l0.copy_(torch.cat([p["W_h" + k].T for k in "ifgo"]))
+        module.bias_ih_l0.copy_(torch.cat([p["b_" + k] for k in "ifgo"]))
+        module.bias_hh_l0.zero_()
+    out, (h_n, c_n) = module(X, (state0[0].unsqueeze(0), state0[1].unsqueeze(0)))
+    return out, (h_n[0], c_n[0])
+""",
+    ),
+    Mutant(
+        FORWARD,
+        "its own gate code, time-major loop over X.unbind(1), preallocated list",
+        "correct",
+        """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    outputs = [None] * X.shape[1]
+    for t, x in enumerate(X.unbind(dim=1)):
+        i = torch.sigmoid(x @ p["W_xi"] + h @ p["W_hi"] + p["b_i"])
+        f = torch.sigmoid(x @ p["W_xf"] + h @ p["W_hf"] + p["b_f"])
+        o = torch.sigmoid(x @ p["W_xo"] + h @ p["W_ho"] + p["b_o"])
+        c = f * c + i * torch.tanh(x @ p["W_xg"] + h @ p["W_hg"] + p["b_g"])
+        h = o * torch.tanh(c)
+        outputs[t] = h
+    return torch.stack(outputs, dim=1), (outputs[-1], c)
+""",
+    ),
+    # ---- forget_gate_path -----------------------------------------------------------------------
+    Mutant(
+        PATH,
+        "products from the start: row k = f_1 ... f_{k+1}",
+        "bug",
+        """
+def forget_gate_path(F):
+    return torch.cumprod(F, dim=0)
+""",
+    ),
+    Mutant(
+        PATH,
+        "off by one: row k = f_{k+2} ... f_T, last row 1",
+        "bug",
+        """
+def forget_gate_path(F):
+    suffix = torch.flip(torch.cumprod(torch.flip(F, dims=[0]), dim=0), dims=[0])
+    return torch.cat([suffix[1:], torch.ones_like(F[:1])])
+""",
+    ),
+    Mutant(
+        PATH,
+        "off by one: row k includes f_k",
+        "bug",
+        """
+def forget_gate_path(F):
+    suffix = torch.flip(torch.cumprod(torch.flip(F, dims=[0]), dim=0), dims=[0])
+    return torch.cat([suffix[:1], suffix[:-1]])
+""",
+    ),
+    Mutant(
+        PATH,
+        "product over units instead of time",
+        "bug",
+        """
+def forget_gate_path(F):
+    return torch.flip(torch.cumprod(torch.flip(F, dims=[1]), dim=1), dims=[1])
+""",
+    ),
+    Mutant(
+        PATH,
+        "sum of gates instead of product",
+        "bug",
+        """
+def forget_gate_path(F):
+    return torch.flip(torch.cumsum(torch.flip(F, dims=[0]), dim=0), dims=[0])
+""",
+    ),
+    Mutant(
+        PATH,
+        "total product divided by prefix products (NaN once products underflow)",
+        "bug",
+        """
+def forget_gate_path(F):
+    prefix = torch.cat([torch.ones_like(F[:1]), torch.cumprod(F, dim=0)[:-1]])
+    return torch.prod(F, dim=0, keepdim=True) / prefix
+""",
+    ),
+    Mutant(
+        PATH,
+        "a loop from the end",
+        "correct",
+        """
+def forget_gate_path(F):
+    rows = []
+    running = torch.ones_like(F[0])
+    for k in range(F.shape[0] - 1, -1, -1):
+        running = running * F[k]
+        rows.append(running)
+    return torch.stack(rows[::-1])
+""",
+    ),
+    Mutant(
+        PATH,
+        "in log space: exp of reversed cumulative sums of log F",
+        "correct",
+        """
+def forget_gate_path(F):
+    logs = torch.log(F)
+    return torch.exp(logs.flip(0).cumsum(0).flip(0))
+""",
+    ),
+    # ---- peephole_lstm_cell ----------------------------------------------------------------------
+    Mutant(PEEPHOLE, "output gate peeks at the old cell c_prev", "bug", _peephole(o_peep="p['w_co'] * c_prev")),
+    Mutant(
+        PEEPHOLE, "w_ci and w_cf swapped", "bug", _peephole(i_peep="p['w_cf'] * c_prev", f_peep="p['w_ci'] * c_prev")
+    ),
+    Mutant(PEEPHOLE, "no peephole on the forget gate", "bug", _peephole(f_peep="0")),
+    Mutant(PEEPHOLE, "a peephole on the candidate too", "bug", _peephole(g_peep="p['w_co'] * c_prev")),
+    Mutant(
+        PEEPHOLE,
+        "peepholes added after the sigmoid",
+        "bug",
+        """
+def peephole_lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"]) + p["w_ci"] * c_prev
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"]) + p["w_cf"] * c_prev
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    c = f * c_prev + i * g
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"]) + p["w_co"] * c
+    return o * torch.tanh(c), c
+""",
+    ),
+    Mutant(
+        PEEPHOLE,
+        "peephole as a dot product c_prev @ w: one number per sequence",
+        "bug",
+        """
+def peephole_lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + (c_prev @ p["w_ci"]).unsqueeze(-1) + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + (c_prev @ p["w_cf"]).unsqueeze(-1) + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    c = f * c_prev + i * g
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + (c @ p["w_co"]).unsqueeze(-1) + p["b_o"])
+    return o * torch.tanh(c), c
+""",
+    ),
+    Mutant(
+        PEEPHOLE,
+        "peepholes as diagonal matrices, gates from one concatenated [x, h, c] input",
+        "correct",
+        """
+def peephole_lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    H = c_prev.shape[1]
+    zeros = torch.zeros(H, H, dtype=x.dtype)
+
+    def gate(k, cell, peep):
+        W = torch.cat([p["W_x" + k], p["W_h" + k], torch.diag(peep) if peep is not None else zeros])
+        return torch.cat([x, h_prev, cell], dim=1) @ W + p["b_" + k]
+
+    i = torch.sigmoid(gate("i", c_prev, p["w_ci"]))
+    f = torch.sigmoid(gate("f", c_prev, p["w_cf"]))
+    g = torch.tanh(gate("g", c_prev, None))
+    c = f * c_prev + i * g
+    o = torch.sigmoid(gate("o", c, p["w_co"]))
+    return o * torch.tanh(c), c
+""",
+    ),
+]
