@@ -35,17 +35,26 @@ __all__ = [
 ]
 
 
-def _suffix(module: nn.Module, layer: int, reverse: bool) -> str:
-    if isinstance(module, nn.RNNCell):
+def _suffix(module: nn.Module, layer: int, reverse: bool, classes: tuple[type, type] = (nn.RNN, nn.RNNCell)) -> str:
+    """The parameter-name suffix of one layer and direction of ``module`` ("_l0", "_l1_reverse"; "" for a cell).
+
+    ``classes`` is the (layer, cell) pair of module types expected, e.g. ``(nn.GRU, nn.GRUCell)``.
+    """
+    stacked, cell = classes
+    if isinstance(module, cell):
         if layer != 0 or reverse:
-            raise ValueError("an nn.RNNCell has a single layer and direction: use layer=0, reverse=False")
+            raise ValueError(f"an nn.{cell.__name__} has a single layer and direction: use layer=0, reverse=False")
         return ""
-    if not isinstance(module, nn.RNN):
-        raise TypeError(f"module should be a torch.nn.RNN or torch.nn.RNNCell, got {type(module).__name__}")
-    if not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer should be in 0 … {module.num_layers - 1} for this module, got {layer}")
+    if not isinstance(module, stacked):
+        raise TypeError(
+            f"module should be a torch.nn.{stacked.__name__} or torch.nn.{cell.__name__}, got {type(module).__name__}"
+        )
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < module.num_layers:
+        raise ValueError(f"layer should be an int in 0 … {module.num_layers - 1} for this module, got {layer!r}")
     if reverse and not module.bidirectional:
         raise ValueError("reverse=True needs a module built with bidirectional=True")
+    if getattr(module, "proj_size", 0):
+        raise ValueError("the course's LSTM has no projection: build the module with proj_size=0")
     return f"_l{layer}" + ("_reverse" if reverse else "")
 
 
@@ -254,20 +263,6 @@ def random_rnn_weights(
 GRU_KEYS = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xn", "W_hn", "b_xn", "b_hn")
 
 
-def _gru_suffix(module: nn.Module, layer: int, reverse: bool) -> str:
-    if isinstance(module, nn.GRUCell):
-        if layer != 0 or reverse:
-            raise ValueError("an nn.GRUCell has a single layer and direction: use layer=0, reverse=False")
-        return ""
-    if not isinstance(module, nn.GRU):
-        raise TypeError(f"module should be a torch.nn.GRU or torch.nn.GRUCell, got {type(module).__name__}")
-    if not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer should be in 0 … {module.num_layers - 1} for this module, got {layer}")
-    if reverse and not module.bidirectional:
-        raise ValueError("reverse=True needs a module built with bidirectional=True")
-    return f"_l{layer}" + ("_reverse" if reverse else "")
-
-
 def _check_gru_dict(p: object, name: str = "p") -> tuple[int, int]:
     """Check a course GRU dict: the ten keys, tensors, consistent shapes, one dtype. Returns (D, H)."""
     if not isinstance(p, dict):
@@ -312,7 +307,7 @@ def gru_weights(module: nn.GRU | nn.GRUCell, layer: int = 0, reverse: bool = Fal
         "b_xn", "b_hn": (H,)}`` with ``b_r = b_ir + b_hr``, ``b_z = b_iz + b_hz``, ``b_xn = b_in`` and
         ``b_hn = b_hn`` (zeros if the module has no bias).
     """
-    suffix = _gru_suffix(module, layer, reverse)
+    suffix = _suffix(module, layer, reverse, (nn.GRU, nn.GRUCell))
     weight_ih = getattr(module, "weight_ih" + suffix).detach()
     weight_hh = getattr(module, "weight_hh" + suffix).detach()
     H = weight_hh.shape[1]
@@ -352,7 +347,7 @@ def load_gru_weights(
     Returns:
         ``module`` itself, for chaining.
     """
-    suffix = _gru_suffix(module, layer, reverse)
+    suffix = _suffix(module, layer, reverse, (nn.GRU, nn.GRUCell))
     D, H = _check_gru_dict(p)
     weight_ih = getattr(module, "weight_ih" + suffix)
     if tuple(weight_ih.shape) != (3 * H, D):
@@ -439,20 +434,6 @@ LSTM_KEYS = tuple(f"{kind}{gate}" for gate in _LSTM_GATES for kind in ("W_x", "W
 LSTM_PEEPHOLE_KEYS = ("w_ci", "w_cf", "w_co")
 
 
-def _lstm_suffix(module: nn.Module, layer: int) -> str:
-    if isinstance(module, nn.LSTMCell):
-        if layer != 0:
-            raise ValueError("an nn.LSTMCell has a single layer: use layer=0")
-        return ""
-    if not isinstance(module, nn.LSTM):
-        raise TypeError(f"module should be a torch.nn.LSTM or torch.nn.LSTMCell, got {type(module).__name__}")
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer should be an int in 0 … {module.num_layers - 1} for this module, got {layer!r}")
-    if module.proj_size:
-        raise ValueError("the course's LSTM has no projection: build the module with proj_size=0")
-    return f"_l{layer}"
-
-
 def lstm_weights(module: nn.LSTM | nn.LSTMCell, layer: int = 0) -> dict[str, torch.Tensor]:
     """Read one layer (forward direction) of a ``torch.nn.LSTM`` or an ``nn.LSTMCell`` in the course's convention.
 
@@ -467,7 +448,7 @@ def lstm_weights(module: nn.LSTM | nn.LSTMCell, layer: int = 0) -> dict[str, tor
         ``{"W_xi": (D, H), "W_hi": (H, H), "b_i": (H,), …}`` for the gates i, f, g, o (the twelve
         ``LSTM_KEYS``): detached copies; each bias is ``bias_ih + bias_hh`` (zeros if the module has no bias).
     """
-    suffix = _lstm_suffix(module, layer)
+    suffix = _suffix(module, layer, False, (nn.LSTM, nn.LSTMCell))
     weight_ih = getattr(module, "weight_ih" + suffix).detach()
     weight_hh = getattr(module, "weight_hh" + suffix).detach()
     H = weight_hh.shape[1]
