@@ -30,6 +30,11 @@ from seqlab.tools.submissions import reference_answers
 from tests.lab_server import running_lab
 from tests.support import COURSE, REPO, solution_notebook, student_notebook, submission
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+except ImportError:  # the tests skip (see playwright_api) and never need it
+    PlaywrightTimeoutError = TimeoutError
+
 # The xdist group asks `make test` (--dist loadgroup) to run the module on one worker: one server, one browser.
 # With pytest 9.2 and pytest-xdist 3.8 loadgroup silently groups nothing (pytest-dev/pytest-xdist#1386); the
 # tests do not depend on it (each worker then starts its own server on its own copy), it only saves time.
@@ -233,6 +238,26 @@ def _validate(page, timeout=VALIDATE_TIMEOUT):
     return dialog
 
 
+def _count_reaches(page, selector, n, timeout=RUN_TIMEOUT):
+    """True once the page holds at least n elements matching selector; False if it does not within timeout."""
+    try:
+        page.wait_for_function(
+            "([selector, n]) => document.querySelectorAll(selector).length >= n", arg=[selector, n], timeout=timeout
+        )
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
+def _true_within(page, predicate, locator, timeout=OPEN_TIMEOUT):
+    """True once the JavaScript predicate holds for the locator's element, False if not within timeout."""
+    try:
+        page.wait_for_function(predicate, arg=locator.element_handle(), timeout=timeout)
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
 def _shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
@@ -281,12 +306,17 @@ def test_a_student_works_through_the_first_exercise(lesson, lab, browser_pages):
     # 1. Run all: the notebook renders, and runs without error up to the first exercise's test cell.
     _run_all(page)
     _wait_until_done(page)
-    formulas = page.locator(".jp-MarkdownCell mjx-container")
-    assert formulas.count() >= _math_count(nb) > 0, "equations are not typeset (MathJax) in the markdown cells"
+    # MathJax typesets in the background (slowly on a busy machine): wait for it, within bounds.
+    expected = _math_count(nb)
+    assert expected > 0, "no formulas in the notebook's markdown: is the regex still right?"
+    formulas = ".jp-MarkdownCell mjx-container"
+    typeset = _count_reaches(page, formulas, expected)
+    assert typeset, f"equations are not typeset: {page.locator(formulas).count()} of {expected} formulas"
     figures = page.locator(".jp-OutputArea-output img")
     assert figures.count() >= 1, "no figure rendered by the cells before the first exercise"
     figures.first.scroll_into_view_if_needed()
-    assert figures.first.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure did not load"
+    loaded = _true_within(page, "img => img.complete && img.naturalWidth > 100", figures.first)
+    assert loaded, "the figure did not load"
     for index, cell in enumerate(nb.cells[:exercise]):
         if cell.cell_type == "code":
             assert _execution_count(cells.nth(index)) is not None, f"cell {index} did not run"
