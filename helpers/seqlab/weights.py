@@ -210,6 +210,32 @@ def run_packed(module: nn.RNN, X: torch.Tensor, lengths: torch.Tensor) -> tuple[
     return out, h_n
 
 
+def _random_weights(
+    keys: tuple[str, ...],
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+) -> dict[str, torch.Tensor]:
+    """Draw ``keys`` in order: ``W_x*`` ``(D, H)`` from N(0, 1/D), ``W_h*`` ``(H, H)`` from N(0, 1/H), biases
+    ``(H,)`` from N(0, 0.1²), so that pre-activations start around unit scale.  Checks the arguments."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    D, H = input_size, hidden_size
+    p = {}
+    for key in keys:
+        if key.startswith("W_x"):
+            p[key] = torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5
+        elif key.startswith("W_h"):
+            p[key] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
+        else:
+            p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
+    return p
+
+
 def random_rnn_weights(
     input_size: int,
     hidden_size: int,
@@ -232,17 +258,7 @@ def random_rnn_weights(
     Returns:
         ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
     """
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} should be a positive int, got {value!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
-    D, H = input_size, hidden_size
-    p = {
-        "W_xh": torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5,
-        "W_hh": torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5,
-        "b_h": torch.randn(H, generator=generator, dtype=dtype) * 0.1,
-    }
+    p = _random_weights(_DIRECTION_KEYS, input_size, hidden_size, generator, dtype)
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
 
 
@@ -399,20 +415,7 @@ def random_gru_weights(
     Returns:
         ``{"W_xr", "W_xz", "W_xn": (D, H); "W_hr", "W_hz", "W_hn": (H, H); "b_r", "b_z", "b_xn", "b_hn": (H,)}``.
     """
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} should be a positive int, got {value!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
-    D, H = input_size, hidden_size
-    p = {}
-    for key in GRU_KEYS:
-        if key.startswith("W_x"):
-            p[key] = torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5
-        elif key.startswith("W_h"):
-            p[key] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
-        else:
-            p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
+    p = _random_weights(GRU_KEYS, input_size, hidden_size, generator, dtype)
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
 
 
@@ -549,18 +552,8 @@ def random_lstm_weights(
     Returns:
         ``{"W_xi": (D, H), "W_hi": (H, H), "b_i": (H,), …}`` (``LSTM_KEYS``, then ``LSTM_PEEPHOLE_KEYS``).
     """
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} should be a positive int, got {value!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
-    D, H = input_size, hidden_size
-    p: dict[str, torch.Tensor] = {}
-    for gate in _LSTM_GATES:
-        p[f"W_x{gate}"] = torch.randn(D, H, generator=generator, dtype=dtype) / D**0.5
-        p[f"W_h{gate}"] = torch.randn(H, H, generator=generator, dtype=dtype) / H**0.5
-        p[f"b_{gate}"] = torch.randn(H, generator=generator, dtype=dtype) * 0.1
+    p = _random_weights(LSTM_KEYS, input_size, hidden_size, generator, dtype)
     if peephole:
         for key in LSTM_PEEPHOLE_KEYS:
-            p[key] = torch.randn(H, generator=generator, dtype=dtype) * 0.5
+            p[key] = torch.randn(hidden_size, generator=generator, dtype=dtype) * 0.5
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
