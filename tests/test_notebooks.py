@@ -46,6 +46,14 @@ SIGNATURES = {
         "birnn_forward": ["X", "lengths", "p_fwd", "p_bwd"],
         "stacked_rnn_forward": ["X", "layers", "h0"],
     },
+    "06_attention": {
+        "masked_softmax": ["scores", "mask"],
+        "dot_score": ["Q", "K"],
+        "scaled_dot_score": ["Q", "K"],
+        "general_score": ["Q", "K", "W"],
+        "additive_score": ["Q", "K", "W_q", "W_k", "v"],
+        "attend": ["scores", "V", "mask"],
+    },
 }
 
 

@@ -1,0 +1,446 @@
+"""Mutants for lesson 06_attention.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "06_attention"
+
+SOFTMAX = "06-masked-softmax"
+DOT = "06-dot-score"
+SCALED = "06-scaled-dot-score"
+GENERAL = "06-general-score"
+ADDITIVE = "06-additive-score"
+ATTEND = "06-attend"
+
+MUTANTS = [
+    # ---- masked_softmax ----------------------------------------------------------------------
+    Mutant(
+        SOFTMAX,
+        "mask ignored",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    return torch.softmax(scores, dim=-1)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "softmax multiplied by the mask, not renormalised",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    return torch.softmax(scores, dim=-1) * mask
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "-inf fill and softmax: NaN for a row with nothing kept",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "fill with -1e9: a row with nothing kept becomes uniform",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    return torch.softmax(scores.masked_fill(~mask, -1e9), dim=-1)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "mask meaning inverted (True = drop)",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    w = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
+    return torch.nan_to_num(w, nan=0.0)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "softmax over the queries (dim -2)",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-2)
+    return torch.nan_to_num(w, nan=0.0)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "exp without subtracting the maximum: overflows on large scores",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    e = torch.exp(scores) * mask
+    total = e.sum(-1, keepdim=True)
+    return e / torch.where(total > 0, total, torch.ones_like(total))
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "0/0 hidden by torch.where: NaN gradient through an empty row",
+        "bug",
+        """
+def masked_softmax(scores, mask):
+    keep = mask.expand(scores.shape)
+    m = torch.nan_to_num(scores.masked_fill(~keep, float("-inf")).amax(-1, keepdim=True), neginf=0.0)
+    e = torch.exp((scores - m).clamp(max=0.0)) * keep  # clamped so that masked scores cannot overflow
+    total = e.sum(-1, keepdim=True)
+    return torch.where(total > 0, e / total, torch.zeros_like(e))
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "masked_fill(-inf), softmax, then nan_to_num",
+        "correct",
+        """
+def masked_softmax(scores, mask):
+    w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    return torch.nan_to_num(w, nan=0.0)
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "torch.where on rows with something kept, F.softmax",
+        "correct",
+        """
+import torch.nn.functional as F
+
+
+def masked_softmax(scores, mask):
+    keep = torch.broadcast_to(mask, scores.shape)
+    weights = F.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+    return torch.where(keep.any(dim=-1, keepdim=True), weights, torch.zeros_like(weights))
+""",
+    ),
+    Mutant(
+        SOFTMAX,
+        "own exp and sum, maximum over the kept scores",
+        "correct",
+        """
+def masked_softmax(scores, mask):
+    keep = mask.expand(scores.shape)
+    safe = torch.where(keep, scores, torch.full_like(scores, -float("inf")))
+    top = safe.max(dim=-1, keepdim=True).values
+    top = torch.where(torch.isinf(top), torch.zeros_like(top), top).detach()
+    e = torch.exp(safe - top)
+    return e / e.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(scores.dtype).tiny)
+""",
+    ),
+    # ---- dot_score ---------------------------------------------------------------------------
+    Mutant(
+        DOT,
+        "keys against queries: result transposed (B, Tk, Tq)",
+        "bug",
+        """
+def dot_score(Q, K):
+    return K @ Q.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        DOT,
+        "scaled by sqrt(d)",
+        "bug",
+        """
+def dot_score(Q, K):
+    return Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+""",
+    ),
+    Mutant(
+        DOT,
+        "position by position: query i with key i only",
+        "bug",
+        """
+def dot_score(Q, K):
+    return (Q * K).sum(-1, keepdim=True).expand(-1, -1, K.shape[1])
+""",
+    ),
+    Mutant(
+        DOT,
+        "computed in float32 whatever the inputs' dtype",
+        "bug",
+        """
+def dot_score(Q, K):
+    return Q.float() @ K.float().transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        DOT,
+        "einsum",
+        "correct",
+        """
+def dot_score(Q, K):
+    return torch.einsum("bid,bjd->bij", Q, K)
+""",
+    ),
+    Mutant(
+        DOT,
+        "explicit loops over the batch and the queries",
+        "correct",
+        """
+def dot_score(Q, K):
+    rows = []
+    for b in range(Q.shape[0]):
+        rows.append(torch.stack([K[b] @ Q[b, i] for i in range(Q.shape[1])]))
+    return torch.stack(rows)
+""",
+    ),
+    # ---- scaled_dot_score --------------------------------------------------------------------
+    Mutant(
+        SCALED,
+        "divided by d instead of sqrt(d)",
+        "bug",
+        """
+def scaled_dot_score(Q, K):
+    return Q @ K.transpose(-2, -1) / Q.shape[-1]
+""",
+    ),
+    Mutant(
+        SCALED,
+        "divided by sqrt of the number of keys",
+        "bug",
+        """
+def scaled_dot_score(Q, K):
+    return Q @ K.transpose(-2, -1) / math.sqrt(K.shape[1])
+""",
+    ),
+    Mutant(
+        SCALED,
+        "multiplied by sqrt(d)",
+        "bug",
+        """
+def scaled_dot_score(Q, K):
+    return Q @ K.transpose(-2, -1) * math.sqrt(Q.shape[-1])
+""",
+    ),
+    Mutant(
+        SCALED,
+        "not scaled",
+        "bug",
+        """
+def scaled_dot_score(Q, K):
+    return Q @ K.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        SCALED,
+        "queries scaled first, float64 arithmetic, d from K",
+        "correct",
+        """
+def scaled_dot_score(Q, K):
+    d = K.size(-1)
+    return (Q * d**-0.5) @ K.mT
+""",
+    ),
+    Mutant(
+        SCALED,
+        "dot_score times a tensor scale",
+        "correct",
+        """
+def scaled_dot_score(Q, K):
+    scale = torch.tensor(Q.shape[-1], dtype=Q.dtype).rsqrt()
+    return dot_score(Q, K) * scale
+""",
+    ),
+    # ---- general_score -----------------------------------------------------------------------
+    Mutant(
+        GENERAL,
+        "W transposed",
+        "bug",
+        """
+def general_score(Q, K, W):
+    return Q @ W.T @ K.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        GENERAL,
+        "result transposed: keys as rows",
+        "bug",
+        """
+def general_score(Q, K, W):
+    return K @ W.T @ Q.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        GENERAL,
+        "W ignored where the widths agree",
+        "bug",
+        """
+def general_score(Q, K, W):
+    if Q.shape[-1] == K.shape[-1]:
+        return Q @ K.transpose(-2, -1)
+    return Q @ W @ K.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        GENERAL,
+        "scaled by sqrt(dk)",
+        "bug",
+        """
+def general_score(Q, K, W):
+    return Q @ W @ K.transpose(-2, -1) / math.sqrt(K.shape[-1])
+""",
+    ),
+    Mutant(
+        GENERAL,
+        "keys projected with W transposed, then a dot product (einsum)",
+        "correct",
+        """
+def general_score(Q, K, W):
+    projected_keys = torch.einsum("bjk,qk->bjq", K, W)  # K W^T: (B, Tk, dq)
+    return torch.einsum("biq,bjq->bij", Q, projected_keys)
+""",
+    ),
+    # ---- additive_score ----------------------------------------------------------------------
+    Mutant(
+        ADDITIVE,
+        "tanh missing",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    return ((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "sigmoid instead of tanh",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    return torch.sigmoid((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "W_q and W_k swapped where the shapes allow it",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    if W_q.shape == W_k.shape:
+        W_q, W_k = W_k, W_q
+    return torch.tanh((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "v inside the tanh",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    return torch.tanh(((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v)
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "axes inserted the other way round: result transposed",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    return torch.tanh((Q @ W_q).unsqueeze(1) + (K @ W_k).unsqueeze(2)) @ v
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "explicit double loop over queries and keys",
+        "correct",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    B, Tq, Tk = Q.shape[0], Q.shape[1], K.shape[1]
+    columns = []
+    for i in range(Tq):
+        row = []
+        for j in range(Tk):
+            row.append(torch.tanh(Q[:, i] @ W_q + K[:, j] @ W_k) @ v)  # (B,)
+        columns.append(torch.stack(row, dim=-1))  # (B, Tk)
+    return torch.stack(columns, dim=1)
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "einsum and expand",
+        "correct",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    q = torch.einsum("bid,dh->bih", Q, W_q)[:, :, None, :]
+    k = torch.einsum("bjd,dh->bjh", K, W_k)[:, None, :, :]
+    return torch.einsum("bijh,h->bij", torch.tanh(q + k), v)
+""",
+    ),
+    # ---- attend ------------------------------------------------------------------------------
+    Mutant(
+        ATTEND,
+        "softmax over the queries (dim 1)",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    if mask is None:
+        mask = torch.ones_like(scores, dtype=torch.bool)
+    weights = masked_softmax(scores.transpose(1, 2), mask.expand(scores.shape).transpose(1, 2)).transpose(1, 2)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "mask ignored",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "scores used as weights (no softmax)",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    weights = scores if mask is None else scores * mask
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "pair returned in the wrong order",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    weights = masked_softmax(scores, torch.ones_like(scores, dtype=torch.bool) if mask is None else mask)
+    return weights, weights @ V
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "weights normalised by their plain sum (no exponential)",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    keep = torch.ones_like(scores, dtype=torch.bool) if mask is None else mask.expand(scores.shape)
+    s = scores.abs() * keep
+    weights = s / s.sum(-1, keepdim=True).clamp_min(1e-12)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "own softmax and einsum, no call to masked_softmax",
+        "correct",
+        """
+def attend(scores, V, mask=None):
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    context = torch.einsum("bij,bjv->biv", weights, V)
+    return context, weights
+""",
+    ),
+]
