@@ -16,6 +16,7 @@ from seqlab.data import (
     DATE_FIRST,
     DATE_FORMATS,
     DATE_LAST,
+    DATE_OUTPUT_FIELDS,
     DATE_PAD_ID,
     DATE_PIVOT_YEAR,
     DATE_SOURCE_VOCAB,
@@ -32,6 +33,7 @@ from seqlab.data import (
     date_batch,
     date_batch_from_examples,
     date_examples,
+    date_field_spans,
     date_source_decode,
     date_source_encode,
     date_split,
@@ -663,3 +665,36 @@ def test_date_batch_bad_arguments(kwargs, error, words):
 def test_date_batch_from_examples_bad_arguments(bad):
     with pytest.raises(TypeError, match="DateExample"):
         date_batch_from_examples(bad)
+
+
+def test_date_field_spans_point_at_the_day_month_and_year():
+    assert date_field_spans("3 March 2021", 0) == {"year": range(8, 12), "month": range(2, 7), "day": range(0, 1)}
+    assert date_field_spans("20210303", 9) == {"year": range(0, 4), "month": range(4, 6), "day": range(6, 8)}
+    assert date_field_spans("the 3rd of march, 2021", 13)["day"] == range(4, 5)
+    assert date_field_spans("Wed, Mar 3, 2021", 1)["month"] == range(5, 8), "the weekday is not the month"
+    assert date_field_spans("2021年3月3日", 3) == {"year": range(0, 4), "month": range(5, 6), "day": range(7, 8)}
+    months = [m.lower() for m in calendar.month_name[1:]]
+    for date in _EDGE_DATES + date_split(0)[1][::101]:
+        for fmt in range(len(DATE_FORMATS)):
+            text = format_date(date, fmt)
+            spans = date_field_spans(text, fmt)
+            day, month, year = (text[spans[f].start : spans[f].stop] for f in ("day", "month", "year"))
+            assert int(day) == date.day, (text, spans)
+            assert (int(month) if month.isdigit() else [m[: len(month)] for m in months].index(month.lower()) + 1) == (
+                date.month
+            ), (text, spans)
+            assert int(year) == (date.year if len(year) == 4 else date.year % 100), (text, spans)
+    iso = "2021-03-03<eos>"
+    assert [iso[DATE_OUTPUT_FIELDS[f].start : DATE_OUTPUT_FIELDS[f].stop] for f in ("year", "month", "day")] == [
+        "2021",
+        "03",
+        "03",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, fmt, error", [("3 March 2021", 2, ValueError), ("2021-03-03", 0, ValueError), (None, 0, TypeError)]
+)
+def test_date_field_spans_bad_arguments(text, fmt, error):
+    with pytest.raises(error):
+        date_field_spans(text, fmt)

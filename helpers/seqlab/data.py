@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -56,6 +57,8 @@ __all__ = [
     "date_examples",
     "date_batch_from_examples",
     "date_batch",
+    "DATE_OUTPUT_FIELDS",
+    "date_field_spans",
 ]
 
 #: MSE of always predicting the mean (1.0) on the adding problem: Var(U1 + U2) = 2/12 = 1/6.
@@ -522,3 +525,36 @@ def date_batch(
         src, src_lengths, tgt_in, tgt_out, formats = date_batch(train_dates, 64, gen)
     """
     return date_batch_from_examples(date_examples(dates, batch_size, generator, formats))
+
+
+# Order of the numeric fields (runs of digits) in each format; a month written as a word is found by name.
+_DIGIT_FIELDS = ("dy", "dy", "mdy", "ymd", "dmy", "dy", "dy", "dy", "ymd", "ymd", "dy", "dy", "dy", "dy")
+_MONTH_WORDS = {m.lower() for m in _MONTHS} | {m[:3].lower() for m in _MONTHS}
+#: Output positions of each field in the target ``YYYY-MM-DD<eos>`` (step ``t`` of the decoder writes ``tgt_out[t]``).
+DATE_OUTPUT_FIELDS: dict[str, range] = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10)}
+
+
+def date_field_spans(text: str, fmt: int) -> dict[str, range]:
+    """Where the day, month and year are written in ``text`` (a date in format ``DATE_FORMATS[fmt]``).
+
+    Returns ``{"year": range, "month": range, "day": range}`` of character positions in ``text``: the digits of a
+    numeric field (without an ordinal suffix such as "rd"), or the month's word ("March", "mar", "MARCH").
+    Weekday names belong to no field.  Example: ``date_field_spans("3 March 2021", 0)`` is
+    ``{"day": range(0, 1), "month": range(2, 7), "year": range(8, 12)}``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text should be a str, got {type(text).__name__}")
+    _check_format_index(fmt)
+    digits = [m.span() for m in re.finditer(r"\d+", text)]
+    if fmt == 9 and len(digits) == 1 and digits[0][1] - digits[0][0] == 8:  # yyyymmdd: one run, split 4 + 2 + 2
+        start = digits[0][0]
+        digits = [(start, start + 4), (start + 4, start + 6), (start + 6, start + 8)]
+    order = _DIGIT_FIELDS[fmt]
+    months = [m.span() for m in re.finditer(r"[A-Za-z]+", text) if m.group().lower() in _MONTH_WORDS]
+    if len(digits) != len(order) or ("m" not in order and len(months) != 1):
+        raise ValueError(f"text {text!r} is not a date in format {fmt} ({DATE_FORMATS[fmt][0]!r})")
+    names = {"d": "day", "m": "month", "y": "year"}
+    spans = {names[c]: range(*span) for c, span in zip(order, digits, strict=True)}
+    if "m" not in order:
+        spans["month"] = range(*months[0])
+    return {field: spans[field] for field in ("year", "month", "day")}
