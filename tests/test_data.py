@@ -1,21 +1,46 @@
 """Unit tests for seqlab.data: seeded synthetic sequence tasks."""
 
+import calendar
+import datetime
 import itertools
 import math
+import re
 
 import pytest
 import torch
 
 from seqlab.data import (
     ADDING_BASELINE_MSE,
+    DATE_BOS_ID,
+    DATE_EOS_ID,
+    DATE_FIRST,
+    DATE_FORMATS,
+    DATE_LAST,
+    DATE_OUTPUT_FIELDS,
+    DATE_PAD_ID,
+    DATE_PIVOT_YEAR,
+    DATE_SOURCE_VOCAB,
+    DATE_TARGET_LENGTH,
+    DATE_TARGET_VOCAB,
     PAD_LABEL,
     TOY_ALPHABET,
     TOY_BOS,
     TOY_ENTROPY_PER_CHAR,
     TOY_EOS,
     TOY_GRAMMAR,
+    DateExample,
     adding_problem_batch,
+    date_batch,
+    date_batch_from_examples,
+    date_examples,
+    date_field_spans,
+    date_source_decode,
+    date_source_encode,
+    date_split,
+    date_target_decode,
+    date_target_encode,
     echo_batch,
+    format_date,
     repeats_later_batch,
     toy_decode,
     toy_encode,
@@ -359,3 +384,317 @@ def test_toy_entropy_per_char():
     assert pytest.approx(math.log(64) / 15.5) == TOY_ENTROPY_PER_CHAR
     _, _, lengths = toy_language_batch(4000, _gen(0))
     assert abs(lengths.float().mean().item() - 15.5) < 0.05
+
+
+# --- the date task (lesson 06) ---------------------------------------------------------------------------------
+
+_EXAMPLE_DATE = datetime.date(2021, 3, 3)
+_EDGE_DATES = [
+    datetime.date(1950, 1, 1),
+    datetime.date(1999, 12, 31),
+    datetime.date(2000, 2, 29),
+    datetime.date(2011, 11, 11),
+    datetime.date(2012, 12, 22),
+    datetime.date(2049, 12, 31),
+    _EXAMPLE_DATE,
+]
+_MONTH_NAMES = [calendar_name for calendar_name in calendar.month_name[1:]]
+
+
+def _pivot(yy: int) -> int:
+    return 2000 + yy if yy < DATE_PIVOT_YEAR else 1900 + yy
+
+
+def _parse_ordinal(text: str) -> datetime.date:
+    # "the 3rd of march, 2021"
+    match = re.fullmatch(r"the (\d{1,2})(st|nd|rd|th) of ([a-z]+), (\d{4})", text)
+    assert match, text
+    day, suffix, month, year = match.groups()
+    expected_suffix = "th" if 11 <= int(day) <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(int(day) % 10, "th")
+    assert suffix == expected_suffix, text
+    return datetime.date(int(year), [m.lower() for m in _MONTH_NAMES].index(month) + 1, int(day))
+
+
+def _parse_chinese(text: str) -> datetime.date:
+    match = re.fullmatch(r"(\d{4})年([1-9]\d?)月([1-9]\d?)日", text)
+    assert match, text
+    return datetime.date(*map(int, match.groups()))
+
+
+def _parse_two_digit(text: str, pattern: str) -> datetime.date:
+    parsed = datetime.datetime.strptime(text, pattern)  # %y: 69-99 -> 19yy, 00-68 -> 20yy: re-pivot
+    return parsed.date().replace(year=_pivot(parsed.year % 100))
+
+
+# An independent parser for each format of DATE_FORMATS (strptime in the C locale, or a regular expression).
+_PARSERS = [
+    lambda s: datetime.datetime.strptime(s, "%d %B %Y").date(),
+    lambda s: datetime.datetime.strptime(s, "%a, %b %d, %Y").date(),
+    lambda s: _parse_two_digit(s, "%m/%d/%y") if re.fullmatch(r"\d\d/\d\d/\d\d", s) else None,
+    _parse_chinese,
+    lambda s: datetime.datetime.strptime(s, "%d.%m.%Y").date() if re.fullmatch(r"\d\d\.\d\d\.\d{4}", s) else None,
+    lambda s: datetime.datetime.strptime(s, "%B %d, %Y").date(),
+    lambda s: datetime.datetime.strptime(s, "%d %b %Y").date() if s == s.lower() else None,
+    lambda s: datetime.datetime.strptime(s, "%A %d %B %Y").date() if s == s.upper() else None,
+    lambda s: datetime.datetime.strptime(s, "%Y/%m/%d").date() if re.fullmatch(r"\d{4}/\d\d/\d\d", s) else None,
+    lambda s: datetime.datetime.strptime(s, "%Y%m%d").date() if re.fullmatch(r"\d{8}", s) else None,
+    lambda s: (
+        datetime.datetime.strptime(s, "%d-%b-%Y").date() if re.fullmatch(r"\d\d-[A-Z][a-z]{2}-\d{4}", s) else None
+    ),
+    lambda s: datetime.datetime.strptime(s, "%A, %d %B %Y").date(),
+    lambda s: _parse_two_digit(s, "%d %b %y") if re.fullmatch(r"\d\d [A-Z][a-z]{2} \d\d", s) else None,
+    _parse_ordinal,
+]
+
+
+def _weekday_checked(text: str, date: datetime.date) -> None:
+    # strptime ignores %a / %A when it builds the date: check the weekday the string names is the date's
+    names = [calendar.day_name[date.weekday()], calendar.day_abbr[date.weekday()]]
+    if any(n in text for n in calendar.day_name) or re.match(r"[A-Z][a-z]{2},", text):
+        assert any(n in text or n.upper() in text for n in names), (text, date)
+    if text.isupper():
+        assert calendar.day_name[date.weekday()].upper() in text, (text, date)
+
+
+def test_date_formats_are_at_least_twelve_and_their_examples_are_right():
+    assert len(DATE_FORMATS) >= 12
+    assert len(_PARSERS) == len(DATE_FORMATS)
+    names = [name for name, _, _ in DATE_FORMATS]
+    assert len(set(names)) == len(names)
+    for fmt, (_, example, _) in enumerate(DATE_FORMATS):
+        assert format_date(_EXAMPLE_DATE, fmt) == example
+    assert format_date(_EXAMPLE_DATE, 3) == "2021年3月3日"
+
+
+@pytest.mark.parametrize("fmt", range(len(DATE_FORMATS)))
+def test_every_format_parses_back_to_its_date(fmt):
+    _, heldout = date_split(0)
+    dates = _EDGE_DATES + heldout[::97]
+    for date in dates:
+        text = format_date(date, fmt)
+        assert _PARSERS[fmt](text) == date, (fmt, text, date)
+        _weekday_checked(text, date)
+        assert torch.equal(date_source_encode(text), date_source_encode(text))
+        assert date_source_decode(date_source_encode(text)) == text
+
+
+def test_every_string_determines_exactly_one_date():
+    # whichever format's parser accepts a string, it finds the same date: no string is ambiguous
+    dates = _EDGE_DATES + date_split(0)[1][::211]
+    for date in dates:
+        for fmt in range(len(DATE_FORMATS)):
+            text = format_date(date, fmt)
+            found = set()
+            for parser in _PARSERS:
+                try:
+                    parsed = parser(text)
+                except (ValueError, AssertionError):
+                    continue
+                if parsed is not None:
+                    found.add(parsed)
+            assert found == {date}, (text, found)
+
+
+def test_format_date_is_english_whatever_the_locale():
+    assert format_date(datetime.date(1950, 1, 2), 7) == "MONDAY 2 JANUARY 1950"
+    assert format_date(datetime.date(2049, 12, 31), 13) == "the 31st of december, 2049"
+    assert format_date(datetime.date(2012, 12, 22), 13) == "the 22nd of december, 2012"
+    assert format_date(datetime.date(2011, 11, 11), 13) == "the 11th of november, 2011"
+    assert format_date(datetime.date(1950, 1, 1), 2) == "01/01/50"
+    assert format_date(datetime.date(2049, 1, 1), 12) == "01 Jan 49"
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((datetime.date(1949, 12, 31), 0), ValueError, "date should be between"),
+        ((datetime.date(2050, 1, 1), 0), ValueError, "date should be between"),
+        ((datetime.datetime(2021, 3, 3), 0), TypeError, "datetime.date"),
+        (("2021-03-03", 0), TypeError, "datetime.date"),
+        ((_EXAMPLE_DATE, len(DATE_FORMATS)), ValueError, "fmt should be from 0"),
+        ((_EXAMPLE_DATE, -1), ValueError, "fmt should be from 0"),
+        ((_EXAMPLE_DATE, 1.0), TypeError, "fmt should be an int"),
+        ((_EXAMPLE_DATE, True), TypeError, "fmt should be an int"),
+    ],
+)
+def test_format_date_bad_arguments(args, error, words):
+    with pytest.raises(error, match=words):
+        format_date(*args)
+
+
+def test_date_split_is_disjoint_complete_seeded():
+    train, heldout = date_split(0)
+    n_days = (DATE_LAST - DATE_FIRST).days + 1
+    assert n_days == 36525
+    assert len(train) + len(heldout) == n_days
+    assert len(heldout) == round(0.2 * n_days)
+    assert not set(train) & set(heldout)
+    assert set(train) | set(heldout) == {DATE_FIRST + datetime.timedelta(days=i) for i in range(n_days)}
+    assert train == sorted(train) and heldout == sorted(heldout)
+    assert date_split(0) == (train, heldout)
+    assert date_split(1)[1] != heldout
+    assert len(date_split(0, heldout_fraction=0.05)[1]) == round(0.05 * n_days)
+
+
+def test_date_examples_from_heldout_never_show_a_training_date_in_any_format():
+    train, heldout = date_split(0)
+    train_texts = {format_date(d, f) for d in train[::7] for f in range(len(DATE_FORMATS))}
+    for example in date_examples(heldout, 500, _gen(3)):
+        assert datetime.date.fromisoformat(example.iso) in set(heldout)
+        assert example.text not in train_texts
+        assert _PARSERS[example.fmt](example.text) == datetime.date.fromisoformat(example.iso)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"seed": 1.5}, TypeError, "seed"),
+        ({"heldout_fraction": 0.0}, ValueError, "heldout_fraction"),
+        ({"heldout_fraction": 1.0}, ValueError, "heldout_fraction"),
+        ({"heldout_fraction": "0.2"}, TypeError, "heldout_fraction"),
+    ],
+)
+def test_date_split_bad_arguments(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        date_split(**kwargs)
+
+
+def test_date_vocabularies():
+    assert DATE_SOURCE_VOCAB[DATE_PAD_ID] == "<pad>" and DATE_TARGET_VOCAB[DATE_PAD_ID] == "<pad>"
+    assert DATE_TARGET_VOCAB[DATE_BOS_ID] == "<bos>" and DATE_TARGET_VOCAB[DATE_EOS_ID] == "<eos>"
+    assert set(DATE_TARGET_VOCAB[3:]) == set("-0123456789")
+    assert len(set(DATE_SOURCE_VOCAB)) == len(DATE_SOURCE_VOCAB)
+    assert {"年", "月", "日"} <= set(DATE_SOURCE_VOCAB)
+    used = {
+        c for d in _EDGE_DATES + date_split(0)[0][::13] for f in range(len(DATE_FORMATS)) for c in format_date(d, f)
+    }
+    assert used == set(DATE_SOURCE_VOCAB[1:]), "the source vocabulary is exactly the characters the formats use"
+
+
+def test_date_target_encode_decode_round_trip():
+    ids = date_target_encode("2021-03-03")
+    assert ids.dtype == torch.int64 and ids.shape == (DATE_TARGET_LENGTH,)
+    assert int(ids[-1]) == DATE_EOS_ID
+    assert date_target_decode(ids) == "2021-03-03"
+    assert date_target_decode([DATE_BOS_ID, *ids.tolist()]) == "2021-03-03"
+    assert date_target_decode(ids.tolist() + [DATE_PAD_ID] * 3) == "2021-03-03"
+    # a model that writes specials in the middle or stops early never decodes to the right date
+    assert date_target_decode(ids[:4].tolist() + [DATE_BOS_ID] + ids[4:].tolist()) != "2021-03-03"
+    assert date_target_decode(ids[:5].tolist() + [DATE_EOS_ID]) == "2021-"
+
+
+@pytest.mark.parametrize(
+    "function, bad, error, words",
+    [
+        ("target_encode", "2021-3-3", ValueError, "ISO date"),
+        ("target_encode", "2021-02-30", ValueError, "ISO date"),
+        ("target_encode", 20210303, TypeError, "str"),
+        ("target_decode", [0, len(DATE_TARGET_VOCAB)], ValueError, "ids"),
+        ("target_decode", torch.zeros(2, 3, dtype=torch.long), ValueError, "one-dimensional"),
+        ("source_encode", "3 März 2021", ValueError, "DATE_SOURCE_VOCAB"),
+        ("source_encode", None, TypeError, "str"),
+        ("source_decode", [-1], ValueError, "ids"),
+    ],
+)
+def test_date_encode_decode_bad_arguments(function, bad, error, words):
+    functions = {
+        "target_encode": date_target_encode,
+        "target_decode": date_target_decode,
+        "source_encode": date_source_encode,
+        "source_decode": date_source_decode,
+    }
+    with pytest.raises(error, match=words):
+        functions[function](bad)
+
+
+def test_date_batch_shapes_padding_and_teacher_forcing():
+    train, _ = date_split(0)
+    batch = date_batch(train, 64, _gen(2))
+    src, src_lengths, tgt_in, tgt_out, formats = batch
+    B, S = src.shape
+    assert B == 64 and int(src_lengths.max()) == S
+    for tensor in batch:
+        assert tensor.dtype == torch.int64
+    assert tgt_in.shape == tgt_out.shape == (B, DATE_TARGET_LENGTH)
+    assert formats.shape == src_lengths.shape == (B,)
+    assert (tgt_in[:, 0] == DATE_BOS_ID).all()
+    assert torch.equal(tgt_in[:, 1:], tgt_out[:, :-1]), "tgt_in is tgt_out shifted right after the start mark"
+    assert (tgt_out[:, -1] == DATE_EOS_ID).all()
+    assert len(set(formats.tolist())) > 5
+    for b in range(B):
+        n = int(src_lengths[b])
+        text = date_source_decode(src[b, :n])
+        assert (src[b, :n] != DATE_PAD_ID).all() and (src[b, n:] == DATE_PAD_ID).all()
+        date = datetime.date.fromisoformat(date_target_decode(tgt_out[b]))
+        assert date in set(train)
+        assert format_date(date, int(formats[b])) == text
+
+
+def test_date_batch_seeded_and_formats_argument():
+    train, _ = date_split(0)
+    first, again, other = (date_batch(train, 16, _gen(s)) for s in (4, 4, 5))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first.tgt_out, other.tgt_out)
+    only = date_batch(train, 32, _gen(0), formats=[3, 13])
+    assert set(only.formats.tolist()) == {3, 13}
+    examples = date_examples(train, 16, _gen(4))
+    assert all(isinstance(e, DateExample) for e in examples)
+    assert all(torch.equal(a, b) for a, b in zip(date_batch_from_examples(examples), first, strict=True))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"batch_size": 0}, ValueError, "n should be at least 1"),
+        ({"batch_size": 2.0}, TypeError, "n should be an int"),
+        ({"generator": 0}, TypeError, "generator"),
+        ({"dates": []}, ValueError, "dates is empty"),
+        ({"dates": "2021-03-03"}, TypeError, "list of datetime.date"),
+        ({"dates": [datetime.date(2050, 1, 1)]}, ValueError, r"dates\[0\]"),
+        ({"formats": []}, ValueError, "formats is empty"),
+        ({"formats": [14]}, ValueError, "fmt should be from 0"),
+    ],
+)
+def test_date_batch_bad_arguments(kwargs, error, words):
+    arguments = {"dates": [_EXAMPLE_DATE], "batch_size": 4, "generator": _gen(), **kwargs}
+    with pytest.raises(error, match=words):
+        date_batch(**arguments)
+
+
+@pytest.mark.parametrize("bad", [[], DateExample("3 March 2021", "2021-03-03", 0), [("3 March 2021", "2021-03-03", 0)]])
+def test_date_batch_from_examples_bad_arguments(bad):
+    with pytest.raises(TypeError, match="DateExample"):
+        date_batch_from_examples(bad)
+
+
+def test_date_field_spans_point_at_the_day_month_and_year():
+    assert date_field_spans("3 March 2021", 0) == {"year": range(8, 12), "month": range(2, 7), "day": range(0, 1)}
+    assert date_field_spans("20210303", 9) == {"year": range(0, 4), "month": range(4, 6), "day": range(6, 8)}
+    assert date_field_spans("the 3rd of march, 2021", 13)["day"] == range(4, 5)
+    assert date_field_spans("Wed, Mar 3, 2021", 1)["month"] == range(5, 8), "the weekday is not the month"
+    assert date_field_spans("2021年3月3日", 3) == {"year": range(0, 4), "month": range(5, 6), "day": range(7, 8)}
+    months = [m.lower() for m in calendar.month_name[1:]]
+    for date in _EDGE_DATES + date_split(0)[1][::101]:
+        for fmt in range(len(DATE_FORMATS)):
+            text = format_date(date, fmt)
+            spans = date_field_spans(text, fmt)
+            day, month, year = (text[spans[f].start : spans[f].stop] for f in ("day", "month", "year"))
+            assert int(day) == date.day, (text, spans)
+            assert (int(month) if month.isdigit() else [m[: len(month)] for m in months].index(month.lower()) + 1) == (
+                date.month
+            ), (text, spans)
+            assert int(year) == (date.year if len(year) == 4 else date.year % 100), (text, spans)
+    iso = "2021-03-03<eos>"
+    assert [iso[DATE_OUTPUT_FIELDS[f].start : DATE_OUTPUT_FIELDS[f].stop] for f in ("year", "month", "day")] == [
+        "2021",
+        "03",
+        "03",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, fmt, error", [("3 March 2021", 2, ValueError), ("2021-03-03", 0, ValueError), (None, 0, TypeError)]
+)
+def test_date_field_spans_bad_arguments(text, fmt, error):
+    with pytest.raises(error):
+        date_field_spans(text, fmt)

@@ -1,12 +1,35 @@
 """Unit tests for seqlab.train: the training loop and the progress bar switch."""
 
+import datetime
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from seqlab.train import fit, progress
+from seqlab.data import (
+    DATE_BOS_ID,
+    DATE_PAD_ID,
+    DATE_SOURCE_VOCAB,
+    DATE_TARGET_LENGTH,
+    DATE_TARGET_VOCAB,
+    PAD_LABEL,
+    date_batch,
+    date_examples,
+    date_source_decode,
+    date_split,
+    date_target_decode,
+    date_target_encode,
+)
+from seqlab.train import (
+    TRANSLATOR_BUDGET,
+    TranslatorBudget,
+    evaluate_translator,
+    fit,
+    progress,
+    train_translator,
+    translator_loss,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +177,220 @@ def test_progress_bar_when_enabled(monkeypatch, capsys):
     result = progress([1, 2, 3], desc="demo")
     assert type(result) is not type(iter([1, 2, 3]))
     assert list(result) == [1, 2, 3]
+
+
+# --- the date translator (lesson 06) ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_thread():
+    """The tiny models train 3x faster on one thread than on two busy cores (as the notebooks run them)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class _TinyTranslator(nn.Module):
+    """The smallest model with the translator interface: a GRU encoder, a GRUCell decoder, uniform attention."""
+
+    def __init__(self, with_attention=True, hidden=16):
+        super().__init__()
+        self.with_attention = with_attention
+        self.src_embed = nn.Embedding(len(DATE_SOURCE_VOCAB), 8, padding_idx=DATE_PAD_ID)
+        self.tgt_embed = nn.Embedding(len(DATE_TARGET_VOCAB), 8)
+        self.encoder = nn.GRU(8, hidden, batch_first=True)
+        self.cell = nn.GRUCell(8, hidden)
+        self.readout = nn.Linear(hidden, len(DATE_TARGET_VOCAB))
+
+    def _encode(self, src, src_lengths):
+        states, _ = self.encoder(self.src_embed(src))
+        return states[torch.arange(len(src)), src_lengths - 1]
+
+    def forward(self, src, src_lengths, tgt_in):
+        h = self._encode(src, src_lengths)
+        logits = []
+        for t in range(tgt_in.shape[1]):
+            h = self.cell(self.tgt_embed(tgt_in[:, t]), h)
+            logits.append(self.readout(h))
+        return torch.stack(logits, dim=1)
+
+    def greedy(self, src, src_lengths, max_len):
+        h = self._encode(src, src_lengths)
+        token = torch.full((len(src),), DATE_BOS_ID)
+        tokens = []
+        for _ in range(max_len):
+            h = self.cell(self.tgt_embed(token), h)
+            token = self.readout(h).argmax(dim=-1)
+            tokens.append(token)
+        if not self.with_attention:
+            return torch.stack(tokens, dim=1), None
+        keep = (torch.arange(src.shape[1]) < src_lengths.unsqueeze(1)).float()
+        weights = (keep / keep.sum(dim=1, keepdim=True)).unsqueeze(1).expand(-1, max_len, -1)
+        return torch.stack(tokens, dim=1), weights
+
+
+class _Oracle(nn.Module):
+    """Reads the date off the source text (a cheat): a perfect translator, to test the evaluation."""
+
+    def __init__(self, wrong_formats=()):
+        super().__init__()
+        self.wrong_formats = set(wrong_formats)
+        self.dummy = nn.Parameter(torch.zeros(1))
+        self.lookup = {}
+
+    def forward(self, src, src_lengths, tgt_in):
+        raise NotImplementedError
+
+    def greedy(self, src, src_lengths, max_len):
+        rows = []
+        for row in src:
+            iso = self.lookup[date_source_decode(row)]
+            rows.append(date_target_encode(iso))
+        tokens = torch.stack(rows)
+        tokens = torch.cat([tokens, torch.full((len(src), max_len - tokens.shape[1]), DATE_PAD_ID)], dim=1)
+        return tokens, None
+
+
+def _small_budget(**changes):
+    return TranslatorBudget(**{"steps": 30, "batch_size": 16, "lr": 1e-2, "seed": 0, **changes})
+
+
+def test_train_translator_learns_and_is_seeded(one_thread):
+    torch.manual_seed(0)
+    model = _TinyTranslator()
+    torch.manual_seed(0)
+    twin = _TinyTranslator()
+    losses = train_translator(model, _small_budget())
+    again = train_translator(twin, _small_budget())
+    assert len(losses) == 30 and all(type(v) is float for v in losses)
+    assert losses == again, "same seeds, same model: same run"
+    assert math.log(len(DATE_TARGET_VOCAB)) - 0.3 < losses[0] < math.log(len(DATE_TARGET_VOCAB)) + 0.3
+    assert sum(losses[-5:]) / 5 < losses[0] - 0.5
+    assert not model.training, "train_translator leaves the model in eval mode"
+    torch.manual_seed(0)
+    other = train_translator(_TinyTranslator(), _small_budget(seed=1))
+    assert other != losses
+
+
+def test_train_translator_uses_only_the_given_dates(one_thread):
+    seen = []
+
+    class Spy(_TinyTranslator):
+        def forward(self, src, src_lengths, tgt_in):
+            seen.extend(date_target_decode(row) for row in tgt_in)
+            return super().forward(src, src_lengths, tgt_in)
+
+    only = [datetime.date(2021, 3, 3), datetime.date(1999, 12, 31)]
+    train_translator(Spy(), _small_budget(steps=3), train_dates=only)
+    assert set(seen) == {"2021-03-03", "1999-12-31"}
+    seen.clear()
+    _, heldout = date_split(0)
+    train_translator(Spy(), _small_budget(steps=3))
+    assert not {datetime.date.fromisoformat(s) for s in seen} & set(heldout), "default: training dates only"
+
+
+def test_translator_loss_is_cross_entropy_ignoring_padded_targets():
+    torch.manual_seed(0)
+    model = _TinyTranslator()
+    batch = date_batch(date_split(0)[0], 8, torch.Generator().manual_seed(0))
+    logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+    expected = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1))
+    torch.testing.assert_close(translator_loss(model, batch), expected)
+    padded_out = batch.tgt_out.clone()
+    padded_out[:, -3:] = PAD_LABEL
+    kept = nn.functional.cross_entropy(logits[:, :-3].reshape(-1, logits.shape[-1]), batch.tgt_out[:, :-3].reshape(-1))
+    torch.testing.assert_close(translator_loss(model, batch._replace(tgt_out=padded_out)), kept)
+
+
+def test_translator_loss_rejects_wrong_logits():
+    class Wrong(_TinyTranslator):
+        def forward(self, src, src_lengths, tgt_in):
+            return super().forward(src, src_lengths, tgt_in)[:, :-1]
+
+    batch = date_batch(date_split(0)[0], 4, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"logits of shape \(B, T, V\)"):
+        translator_loss(Wrong(), batch)
+
+
+@pytest.mark.parametrize(
+    "model, budget, error, words",
+    [
+        (nn.Linear(2, 2), TRANSLATOR_BUDGET, TypeError, "greedy"),
+        ("model", TRANSLATOR_BUDGET, TypeError, "nn.Module"),
+        (None, {"steps": 3}, TypeError, "TranslatorBudget"),
+    ],
+)
+def test_train_translator_bad_arguments(model, budget, error, words):
+    with pytest.raises(error, match=words):
+        train_translator(_TinyTranslator() if model is None else model, budget)
+
+
+def _oracle_and_examples(n=300, wrong_formats=()):
+    _, heldout = date_split(0)
+    examples = date_examples(heldout, n, torch.Generator().manual_seed(7))
+    oracle = _Oracle(wrong_formats)
+    for e in examples:
+        oracle.lookup[e.text] = "1900-01-01" if e.fmt in oracle.wrong_formats else e.iso
+    return oracle, examples
+
+
+def test_evaluate_translator_exact_match_by_format_and_length():
+    oracle, examples = _oracle_and_examples()
+    result = evaluate_translator(oracle, examples, batch_size=64)
+    assert result.exact_match == 1.0
+    assert result.correct.dtype == torch.bool and result.correct.shape == (300,)
+    assert result.predictions == [e.iso for e in examples]
+    assert result.attention is None
+    assert result.formats.tolist() == [e.fmt for e in examples]
+    assert result.src_lengths.tolist() == [len(e.text) for e in examples]
+    oracle, examples = _oracle_and_examples(wrong_formats={3, 13})
+    result = evaluate_translator(oracle, examples, batch_size=64)
+    by_format = result.by_format()
+    assert set(by_format) == {e.fmt for e in examples}
+    assert by_format[3] == by_format[13] == 0.0
+    assert all(v == 1.0 for f, v in by_format.items() if f not in (3, 13))
+    expected = sum(e.fmt not in (3, 13) for e in examples) / len(examples)
+    assert result.exact_match == pytest.approx(expected)
+    buckets = result.by_length([0, 12, 100])
+    assert sum(count for *_, count in buckets) == len(examples)
+    short = [e for e in examples if len(e.text) < 12]
+    assert buckets[0] == (0, 12, pytest.approx(sum(e.fmt not in (3, 13) for e in short) / len(short)), len(short))
+
+
+def test_evaluate_translator_attention_padded_to_the_longest_source():
+    torch.manual_seed(0)
+    model = _TinyTranslator()
+    _, heldout = date_split(0)
+    examples = date_examples(heldout, 40, torch.Generator().manual_seed(1))
+    result = evaluate_translator(model, examples, batch_size=16)
+    S = max(len(e.text) for e in examples)
+    assert result.attention.shape == (40, DATE_TARGET_LENGTH, S)
+    torch.testing.assert_close(result.attention.sum(dim=-1), torch.ones(40, DATE_TARGET_LENGTH))
+    for n, e in enumerate(examples):
+        assert (result.attention[n, :, len(e.text) :] == 0).all()
+    assert model.training, "evaluate_translator restores the model's mode"
+    assert 0.0 <= result.exact_match <= 1.0
+    assert evaluate_translator(_TinyTranslator(with_attention=False), examples).attention is None
+
+
+def test_evaluate_translator_rejects_wrong_outputs():
+    class ShortTokens(_TinyTranslator):
+        def greedy(self, src, src_lengths, max_len):
+            tokens, weights = super().greedy(src, src_lengths, max_len)
+            return tokens[:, :-1], weights
+
+    class WrongAttention(_TinyTranslator):
+        def greedy(self, src, src_lengths, max_len):
+            tokens, weights = super().greedy(src, src_lengths, max_len)
+            return tokens, weights.transpose(1, 2)
+
+    examples = date_examples(date_split(0)[1], 8, torch.Generator().manual_seed(1))
+    with pytest.raises(ValueError, match=r"tokens of shape \(B, max_len\)"):
+        evaluate_translator(ShortTokens(), examples)
+    with pytest.raises(ValueError, match=r"attention of shape \(B, max_len, S\)"):
+        evaluate_translator(WrongAttention(), examples)
+    with pytest.raises(ValueError, match="max_len"):
+        evaluate_translator(_TinyTranslator(), examples, max_len=0)
+    with pytest.raises(TypeError, match="DateExample"):
+        evaluate_translator(_TinyTranslator(), [])

@@ -12,7 +12,11 @@ zeros and their padded labels are ``PAD_LABEL``.
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -32,6 +36,29 @@ __all__ = [
     "toy_encode",
     "toy_decode",
     "toy_is_sentence",
+    "DATE_FIRST",
+    "DATE_LAST",
+    "DATE_PIVOT_YEAR",
+    "DATE_FORMATS",
+    "DATE_PAD_ID",
+    "DATE_BOS_ID",
+    "DATE_EOS_ID",
+    "DATE_SOURCE_VOCAB",
+    "DATE_TARGET_VOCAB",
+    "DATE_TARGET_LENGTH",
+    "format_date",
+    "date_split",
+    "date_source_encode",
+    "date_source_decode",
+    "date_target_encode",
+    "date_target_decode",
+    "DateExample",
+    "DateBatch",
+    "date_examples",
+    "date_batch_from_examples",
+    "date_batch",
+    "DATE_OUTPUT_FIELDS",
+    "date_field_spans",
 ]
 
 #: MSE of always predicting the mean (1.0) on the adding problem: Var(U1 + U2) = 2/12 = 1/6.
@@ -242,3 +269,292 @@ def toy_language_batch(batch_size: int, generator: torch.Generator) -> tuple[tor
         X[b, torch.arange(n), row[:-1]] = 1.0
         Y[b, :n] = row[1:]
     return X, Y, lengths
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Human-readable dates -> ISO dates (lesson 06: attention and sequence-to-sequence)
+# ---------------------------------------------------------------------------------------------------------------
+
+#: First and last date of the date task.  Two-digit years use the pivot ``DATE_PIVOT_YEAR``: ``yy < 50`` means
+#: ``20yy`` and ``yy >= 50`` means ``19yy``, so every two-digit year names exactly one year of this range.
+DATE_FIRST = datetime.date(1950, 1, 1)
+DATE_LAST = datetime.date(2049, 12, 31)
+DATE_PIVOT_YEAR = 50
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+#: The formats of the date task: ``(name, example for 3 March 2021, function date -> str)``.  Each string
+#: determines exactly one date: slashes with a two-digit year are always US month/day/year, dots always
+#: European day.month.year, a four-digit year first always year, month, day.
+DATE_FORMATS: tuple[tuple[str, str, Callable[[datetime.date], str]], ...] = (
+    ("d Month yyyy", "3 March 2021", lambda d: f"{d.day} {_MONTHS[d.month - 1]} {d.year}"),
+    ("Wkd, Mon d, yyyy", "Wed, Mar 3, 2021",
+     lambda d: f"{_WEEKDAYS[d.weekday()][:3]}, {_MONTHS[d.month - 1][:3]} {d.day}, {d.year}"),
+    ("mm/dd/yy (US)", "03/03/21", lambda d: f"{d.month:02d}/{d.day:02d}/{d.year % 100:02d}"),
+    ("yyyy年m月d日", "2021年3月3日", lambda d: f"{d.year}年{d.month}月{d.day}日"),
+    ("dd.mm.yyyy (European)", "03.03.2021", lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}"),
+    ("Month d, yyyy", "March 3, 2021", lambda d: f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"),
+    ("d mon yyyy (lowercase)", "3 mar 2021", lambda d: f"{d.day} {_MONTHS[d.month - 1][:3].lower()} {d.year}"),
+    ("WEEKDAY D MONTH YYYY (uppercase)", "WEDNESDAY 3 MARCH 2021",
+     lambda d: f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}".upper()),
+    ("yyyy/mm/dd", "2021/03/03", lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}"),
+    ("yyyymmdd", "20210303", lambda d: f"{d.year}{d.month:02d}{d.day:02d}"),
+    ("dd-Mon-yyyy", "03-Mar-2021", lambda d: f"{d.day:02d}-{_MONTHS[d.month - 1][:3]}-{d.year}"),
+    ("Weekday, d Month yyyy", "Wednesday, 3 March 2021",
+     lambda d: f"{_WEEKDAYS[d.weekday()]}, {d.day} {_MONTHS[d.month - 1]} {d.year}"),
+    ("dd Mon yy", "03 Mar 21", lambda d: f"{d.day:02d} {_MONTHS[d.month - 1][:3]} {d.year % 100:02d}"),
+    ("the dth of month, yyyy", "the 3rd of march, 2021",
+     lambda d: f"the {_ordinal(d.day)} of {_MONTHS[d.month - 1].lower()}, {d.year}"),
+)  # fmt: skip
+
+#: Padding id, in both vocabularies: padded source steps hold it (and ``tgt_in`` would).
+DATE_PAD_ID = 0
+#: Source vocabulary: padding, then every character any format can produce (letters, digits, punctuation,
+#: and the CJK characters 年, 月, 日).  A token's index is its id.
+DATE_SOURCE_VOCAB: tuple[str, ...] = ("<pad>",) + tuple(
+    sorted(
+        {c for name in _MONTHS for c in name + name.upper() + name.lower()}
+        | {c for name in _WEEKDAYS for c in name + name.upper()}
+        | set("0123456789 ,./-年月日")
+    )
+)
+#: Target vocabulary: padding, start mark, end mark, then the characters of an ISO date.
+DATE_TARGET_VOCAB: tuple[str, ...] = ("<pad>", "<bos>", "<eos>", "-", *"0123456789")
+DATE_BOS_ID, DATE_EOS_ID = 1, 2
+#: Length of an encoded target: ``YYYY-MM-DD`` (10 characters) and the end mark.
+DATE_TARGET_LENGTH = 11
+_SOURCE_IDS = {c: i for i, c in enumerate(DATE_SOURCE_VOCAB)}
+_TARGET_IDS = {c: i for i, c in enumerate(DATE_TARGET_VOCAB)}
+
+
+def _check_date(value: object, name: str = "date") -> datetime.date:
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        raise TypeError(f"{name} should be a datetime.date, got {type(value).__name__}")
+    if not DATE_FIRST <= value <= DATE_LAST:
+        raise ValueError(f"{name} should be between {DATE_FIRST} and {DATE_LAST}, got {value}")
+    return value
+
+
+def _check_format_index(fmt: object) -> int:
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise TypeError(f"fmt should be an int (an index into DATE_FORMATS), got {type(fmt).__name__}")
+    if not 0 <= fmt < len(DATE_FORMATS):
+        raise ValueError(f"fmt should be from 0 to {len(DATE_FORMATS) - 1} (an index into DATE_FORMATS), got {fmt}")
+    return fmt
+
+
+def format_date(date: datetime.date, fmt: int) -> str:
+    """``date`` written in format ``DATE_FORMATS[fmt]``, e.g. ``format_date(datetime.date(2021, 3, 3), 3)``
+    is ``"2021年3月3日"``.  Month and weekday names are English whatever the machine's locale."""
+    _check_date(date)
+    _check_format_index(fmt)
+    return DATE_FORMATS[fmt][2](date)
+
+
+def date_split(seed: int = 0, heldout_fraction: float = 0.2) -> tuple[list[datetime.date], list[datetime.date]]:
+    """Split every date from ``DATE_FIRST`` to ``DATE_LAST`` (36,525 days) into training and held-out dates.
+
+    The split is by *date*: a held-out date never appears in training, in any format.  Both lists are sorted.
+
+    Args:
+        seed: seeds the random split (the same seed always gives the same split).
+        heldout_fraction: share of the dates held out, strictly between 0 and 1.
+
+    Returns:
+        ``(train_dates, heldout_dates)``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed should be an int, got {type(seed).__name__}")
+    if isinstance(heldout_fraction, bool) or not isinstance(heldout_fraction, (int, float)):
+        raise TypeError(f"heldout_fraction should be a float, got {type(heldout_fraction).__name__}")
+    if not 0 < heldout_fraction < 1:
+        raise ValueError(f"heldout_fraction should be strictly between 0 and 1, got {heldout_fraction}")
+    n_days = (DATE_LAST - DATE_FIRST).days + 1
+    order = torch.randperm(n_days, generator=torch.Generator().manual_seed(seed))
+    n_heldout = max(1, round(n_days * heldout_fraction))
+    heldout = sorted(int(i) for i in order[:n_heldout])
+    train = sorted(int(i) for i in order[n_heldout:])
+    day = datetime.timedelta(days=1)
+    return [DATE_FIRST + i * day for i in train], [DATE_FIRST + i * day for i in heldout]
+
+
+def date_source_encode(text: str) -> torch.Tensor:
+    """Source ids ``(len(text),)`` int64 of a date string over ``DATE_SOURCE_VOCAB`` (one id per character)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text should be a str, got {type(text).__name__}")
+    unknown = sorted(set(text) - set(DATE_SOURCE_VOCAB[1:]))
+    if unknown:
+        raise ValueError(f"characters not in DATE_SOURCE_VOCAB: {unknown!r}")
+    return torch.tensor([_SOURCE_IDS[c] for c in text], dtype=torch.long)
+
+
+def date_source_decode(ids: torch.Tensor | list[int]) -> str:
+    """The string of a sequence of source ids (1-D tensor or list); padding ids are dropped."""
+    values = _one_sequence(ids, len(DATE_SOURCE_VOCAB))
+    return "".join(DATE_SOURCE_VOCAB[i] for i in values if i != DATE_PAD_ID)
+
+
+def date_target_encode(iso: str) -> torch.Tensor:
+    """Target ids ``(DATE_TARGET_LENGTH,)`` int64 of an ISO date ``"YYYY-MM-DD"``: its 10 characters, then the
+    end mark."""
+    if not isinstance(iso, str):
+        raise TypeError(f"iso should be a str, got {type(iso).__name__}")
+    try:
+        valid = len(iso) == 10 and datetime.date.fromisoformat(iso).isoformat() == iso
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"iso should be an ISO date 'YYYY-MM-DD', got {iso!r}")
+    return torch.tensor([_TARGET_IDS[c] for c in iso] + [DATE_EOS_ID], dtype=torch.long)
+
+
+def date_target_decode(ids: torch.Tensor | list[int]) -> str:
+    """The string a model wrote: target ids (1-D tensor or list) up to the first end mark.
+
+    A start mark at the beginning and padding are dropped; special tokens elsewhere are kept as ``<bos>`` /
+    ``<pad>`` so that a wrong output never decodes to a right date.
+    """
+    values = _one_sequence(ids, len(DATE_TARGET_VOCAB))
+    if values and values[0] == DATE_BOS_ID:
+        values = values[1:]
+    if DATE_EOS_ID in values:
+        values = values[: values.index(DATE_EOS_ID)]
+    return "".join(DATE_TARGET_VOCAB[i] for i in values)
+
+
+def _one_sequence(ids: torch.Tensor | list[int], vocab_size: int) -> list[int]:
+    values = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+    if any(isinstance(i, list) for i in values):
+        raise ValueError("ids should be one-dimensional: decode one sequence at a time")
+    bad = [i for i in values if isinstance(i, bool) or not (isinstance(i, int) and 0 <= i < vocab_size)]
+    if bad:
+        raise ValueError(f"ids should be ints from 0 to {vocab_size - 1}, got {bad[:5]!r}")
+    return values
+
+
+class DateExample(NamedTuple):
+    """One example of the date task: the source string, its ISO date and the index of its format."""
+
+    text: str
+    iso: str
+    fmt: int
+
+
+class DateBatch(NamedTuple):
+    """A padded batch of the date task (every tensor int64).
+
+    Attributes:
+        src: ``(B, S)`` source ids, ``DATE_PAD_ID`` after each row's end; ``S`` is the longest row.
+        src_lengths: ``(B,)`` number of source characters in each row.
+        tgt_in: ``(B, DATE_TARGET_LENGTH)`` decoder inputs for teacher forcing: the start mark, then the date.
+        tgt_out: ``(B, DATE_TARGET_LENGTH)`` targets: the date, then the end mark (``tgt_in`` shifted by one).
+        formats: ``(B,)`` index into ``DATE_FORMATS`` of each row's format.
+    """
+
+    src: torch.Tensor
+    src_lengths: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+    formats: torch.Tensor
+
+
+def date_examples(
+    dates: Sequence[datetime.date], n: int, generator: torch.Generator, formats: Sequence[int] | None = None
+) -> list[DateExample]:
+    """``n`` examples: each a date drawn uniformly from ``dates`` written in a format drawn uniformly from
+    ``formats`` (default: all of ``DATE_FORMATS``)."""
+    _check_positive_int("n", n)
+    _check_generator(generator)
+    _check_dates(dates)
+    fmts = list(range(len(DATE_FORMATS))) if formats is None else [_check_format_index(f) for f in formats]
+    if not fmts:
+        raise ValueError("formats is empty: pass at least one index into DATE_FORMATS (or None for all)")
+    which = torch.randint(0, len(dates), (n,), generator=generator).tolist()
+    for i in which:  # only the dates drawn are checked: a batch costs the same from 10 dates or 30,000
+        _check_date(dates[i], f"dates[{i}]")
+    how = torch.randint(0, len(fmts), (n,), generator=generator).tolist()
+    return [
+        DateExample(format_date(dates[i], fmts[f]), dates[i].isoformat(), fmts[f])
+        for i, f in zip(which, how, strict=True)
+    ]
+
+
+def _check_dates(dates: object) -> None:
+    if isinstance(dates, (str, bytes)) or not isinstance(dates, Sequence):
+        raise TypeError(f"dates should be a list of datetime.date (e.g. from date_split), got {type(dates).__name__}")
+    if not dates:
+        raise ValueError("dates is empty")
+
+
+def date_batch_from_examples(examples: Sequence[DateExample]) -> DateBatch:
+    """Encode and pad a list of :class:`DateExample` into a :class:`DateBatch` (rows in the same order)."""
+    if isinstance(examples, DateExample) or not isinstance(examples, Sequence) or not examples:
+        raise TypeError("examples should be a non-empty list of DateExample (e.g. from date_examples)")
+    for index, example in enumerate(examples):
+        if not isinstance(example, DateExample):
+            raise TypeError(f"examples[{index}] should be a DateExample, got {type(example).__name__}")
+    sources = [date_source_encode(e.text) for e in examples]
+    lengths = torch.tensor([len(s) for s in sources], dtype=torch.long)
+    src = torch.full((len(examples), int(lengths.max())), DATE_PAD_ID, dtype=torch.long)
+    for b, s in enumerate(sources):
+        src[b, : len(s)] = s
+    tgt_out = torch.stack([date_target_encode(e.iso) for e in examples])
+    tgt_in = torch.cat([torch.full((len(examples), 1), DATE_BOS_ID, dtype=torch.long), tgt_out[:, :-1]], dim=1)
+    formats = torch.tensor([e.fmt for e in examples], dtype=torch.long)
+    return DateBatch(src, lengths, tgt_in, tgt_out, formats)
+
+
+def date_batch(
+    dates: Sequence[datetime.date], batch_size: int, generator: torch.Generator, formats: Sequence[int] | None = None
+) -> DateBatch:
+    """A padded batch of ``batch_size`` random examples from ``dates`` (see :func:`date_examples`).
+
+    ::
+
+        train_dates, heldout_dates = date_split(seed=0)
+        src, src_lengths, tgt_in, tgt_out, formats = date_batch(train_dates, 64, gen)
+    """
+    return date_batch_from_examples(date_examples(dates, batch_size, generator, formats))
+
+
+# Order of the numeric fields (runs of digits) in each format; a month written as a word is found by name.
+_DIGIT_FIELDS = ("dy", "dy", "mdy", "ymd", "dmy", "dy", "dy", "dy", "ymd", "ymd", "dy", "dy", "dy", "dy")
+_MONTH_WORDS = {m.lower() for m in _MONTHS} | {m[:3].lower() for m in _MONTHS}
+#: Output positions of each field in the target ``YYYY-MM-DD<eos>`` (step ``t`` of the decoder writes ``tgt_out[t]``).
+DATE_OUTPUT_FIELDS: dict[str, range] = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10)}
+
+
+def date_field_spans(text: str, fmt: int) -> dict[str, range]:
+    """Where the day, month and year are written in ``text`` (a date in format ``DATE_FORMATS[fmt]``).
+
+    Returns ``{"year": range, "month": range, "day": range}`` of character positions in ``text``: the digits of a
+    numeric field (without an ordinal suffix such as "rd"), or the month's word ("March", "mar", "MARCH").
+    Weekday names belong to no field.  Example: ``date_field_spans("3 March 2021", 0)`` is
+    ``{"day": range(0, 1), "month": range(2, 7), "year": range(8, 12)}``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text should be a str, got {type(text).__name__}")
+    _check_format_index(fmt)
+    digits = [m.span() for m in re.finditer(r"\d+", text)]
+    if fmt == 9 and len(digits) == 1 and digits[0][1] - digits[0][0] == 8:  # yyyymmdd: one run, split 4 + 2 + 2
+        start = digits[0][0]
+        digits = [(start, start + 4), (start + 4, start + 6), (start + 6, start + 8)]
+    order = _DIGIT_FIELDS[fmt]
+    months = [m.span() for m in re.finditer(r"[A-Za-z]+", text) if m.group().lower() in _MONTH_WORDS]
+    if len(digits) != len(order) or ("m" not in order and len(months) != 1):
+        raise ValueError(f"text {text!r} is not a date in format {fmt} ({DATE_FORMATS[fmt][0]!r})")
+    names = {"d": "day", "m": "month", "y": "year"}
+    spans = {names[c]: range(*span) for c, span in zip(order, digits, strict=True)}
+    if "m" not in order:
+        spans["month"] = range(*months[0])
+    return {field: spans[field] for field in ("year", "month", "day")}

@@ -18,18 +18,44 @@ whenever ``SEQLAB_PROGRESS=0`` (``seqlab execute`` and the test suite set it).
 
 from __future__ import annotations
 
+import datetime
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
 from torch import nn
 
-from seqlab.data import adding_problem_batch
+from seqlab.data import (
+    DATE_TARGET_LENGTH,
+    DATE_TARGET_VOCAB,
+    PAD_LABEL,
+    DateBatch,
+    DateExample,
+    _check_positive_int,
+    adding_problem_batch,
+    date_batch,
+    date_batch_from_examples,
+    date_split,
+    date_target_decode,
+)
 from seqlab.session import progress_enabled
 
-__all__ = ["ADDING_BUDGET", "AddingBudget", "AddingRun", "fit", "progress", "train_adding_problem"]
+__all__ = [
+    "ADDING_BUDGET",
+    "AddingBudget",
+    "AddingRun",
+    "fit",
+    "progress",
+    "train_adding_problem",
+    "TRANSLATOR_BUDGET",
+    "TranslatorBudget",
+    "TranslatorEval",
+    "translator_loss",
+    "train_translator",
+    "evaluate_translator",
+]
 
 T = TypeVar("T")
 
@@ -187,3 +213,193 @@ def train_adding_problem(
         test_mse = float(((model(X_test) - Y_test) ** 2).mean())
     norms = torch.stack(records) if records else torch.empty(0, budget.length)
     return AddingRun(losses, test_mse, recorded_steps, norms)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sequence-to-sequence on the date task (lesson 06)
+# ---------------------------------------------------------------------------------------------------------------
+#
+# The translator interface.  Any nn.Module with these two methods can be trained and evaluated here:
+#
+#     model(src, src_lengths, tgt_in) -> logits
+#         src (B, S) int64 source ids (DATE_PAD_ID after each row's end), src_lengths (B,) int64,
+#         tgt_in (B, T) int64 decoder inputs (start mark, then the target shifted right: teacher forcing);
+#         logits (B, T, V) float, V = len(DATE_TARGET_VOCAB): step t predicts tgt_out[:, t].
+#
+#     model.greedy(src, src_lengths, max_len) -> (tokens, attention)
+#         decodes without teacher forcing, feeding back its own argmax from the start mark for max_len steps;
+#         tokens (B, max_len) int64 (without the start mark); attention (B, max_len, S) float, the weights
+#         over source positions at each output step, or None for a model without attention.
+
+
+@dataclass(frozen=True)
+class TranslatorBudget:
+    """Everything that makes two date-translator runs comparable: the data, the steps, the optimiser.
+
+    Training batches are drawn from the training dates of ``date_split(split_seed)`` with a generator seeded
+    with ``seed``; all formats are equally likely.  Budgets are in steps, never seconds.
+    """
+
+    steps: int = 200
+    batch_size: int = 64
+    lr: float = 1e-2
+    seed: int = 0
+    split_seed: int = 0
+
+
+#: The lesson-06 date-translation budget: 200 Adam steps of 64 examples at lr 1e-2, 7-11 s on one thread for a
+#: GRU encoder-decoder (embedding 32, hidden 64); with scaled dot-product attention it reaches 97-98 % exact
+#: match on held-out dates (seeds 0, 1), without attention 33-38 %.
+TRANSLATOR_BUDGET = TranslatorBudget()
+
+
+def _check_translator(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
+    if not callable(getattr(model, "greedy", None)):
+        raise TypeError(
+            f"model ({type(model).__name__}) should have a method greedy(src, src_lengths, max_len) -> "
+            "(tokens (B, max_len), attention (B, max_len, S) or None)"
+        )
+    return model
+
+
+def translator_loss(model: nn.Module, batch: DateBatch) -> torch.Tensor:
+    """Mean cross-entropy of ``model``'s teacher-forced predictions on ``batch`` (padded targets ignored)."""
+    logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+    expected = (*batch.tgt_out.shape, len(DATE_TARGET_VOCAB))
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
+        raise ValueError(
+            f"model(src, src_lengths, tgt_in) should return logits of shape (B, T, V) = {expected}, "
+            f"got {getattr(logits, 'shape', type(logits).__name__)}"
+        )
+    return nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), batch.tgt_out.reshape(-1), ignore_index=PAD_LABEL
+    )
+
+
+def train_translator(
+    model: nn.Module,
+    budget: TranslatorBudget = TRANSLATOR_BUDGET,
+    train_dates: Sequence[datetime.date] | None = None,
+    desc: str = "dates",
+) -> list[float]:
+    """Train a translator (see the interface above) on the date task with teacher forcing.
+
+    Args:
+        model: the encoder-decoder.
+        budget: steps, batch size, learning rate and seeds (default ``TRANSLATOR_BUDGET``).
+        train_dates: the dates to train on (default: the training dates of ``date_split(budget.split_seed)``).
+        desc: label of the progress bar.
+
+    Returns:
+        The training loss (cross-entropy per target character) at every step.
+    """
+    _check_translator(model)
+    if not isinstance(budget, TranslatorBudget):
+        raise TypeError(f"budget should be a TranslatorBudget, got {type(budget).__name__}")
+    if train_dates is None:
+        train_dates = date_split(budget.split_seed)[0]
+    gen = torch.Generator().manual_seed(budget.seed)
+    model.train()
+
+    def loss_on_fresh_batch(step: int) -> torch.Tensor:
+        return translator_loss(model, date_batch(train_dates, budget.batch_size, gen))
+
+    losses = fit(loss_on_fresh_batch, model, budget.steps, lr=budget.lr, desc=desc)
+    model.eval()
+    return losses
+
+
+@dataclass
+class TranslatorEval:
+    """What ``evaluate_translator`` measured, one entry per example (in the examples' order).
+
+    Attributes:
+        exact_match: share of examples whose whole output equals the ISO date.
+        correct: ``(N,)`` bool, exact match per example.
+        predictions: the decoded outputs (up to the first end mark).
+        examples: the examples evaluated.
+        src_lengths: ``(N,)`` int64, number of source characters.
+        formats: ``(N,)`` int64, index into ``DATE_FORMATS``.
+        attention: ``(N, max_len, S)`` attention weights from ``greedy``, or None for a model without attention;
+            row ``n`` has zeros past ``src_lengths[n]`` if the model masks padding.
+    """
+
+    exact_match: float
+    correct: torch.Tensor
+    predictions: list[str]
+    examples: list[DateExample]
+    src_lengths: torch.Tensor
+    formats: torch.Tensor
+    attention: torch.Tensor | None
+
+    def by_format(self) -> dict[int, float]:
+        """Exact match of each format present, ``{format index: accuracy}``."""
+        return {int(f): float(self.correct[self.formats == f].float().mean()) for f in self.formats.unique()}
+
+    def by_length(self, edges: Sequence[int]) -> list[tuple[int, int, float, int]]:
+        """Exact match per bucket of source length: ``(low, high, accuracy, count)`` for ``low <= length < high``
+        with consecutive ``edges`` (empty buckets are left out)."""
+        rows = []
+        for low, high in zip(edges[:-1], edges[1:], strict=True):
+            inside = (self.src_lengths >= low) & (self.src_lengths < high)
+            if inside.any():
+                rows.append((int(low), int(high), float(self.correct[inside].float().mean()), int(inside.sum())))
+        return rows
+
+
+def evaluate_translator(
+    model: nn.Module, examples: Sequence[DateExample], max_len: int = DATE_TARGET_LENGTH, batch_size: int = 512
+) -> TranslatorEval:
+    """Exact match of ``model.greedy`` on ``examples`` (e.g. ``date_examples(heldout_dates, 2000, gen)``).
+
+    Runs without gradients in eval mode, ``batch_size`` examples at a time; an output counts as correct when its
+    decoded text (up to the first end mark) is exactly the ISO date.
+    """
+    _check_translator(model)
+    _check_positive_int("max_len", max_len)
+    _check_positive_int("batch_size", batch_size)
+    batch = date_batch_from_examples(examples)
+    examples = list(examples)
+    predictions: list[str] = []
+    attentions: list[torch.Tensor | None] = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            part = slice(start, start + batch_size)
+            src, lengths = batch.src[part], batch.src_lengths[part]
+            src = src[:, : int(lengths.max())]
+            tokens, attention = model.greedy(src, lengths, max_len)
+            if not isinstance(tokens, torch.Tensor) or tuple(tokens.shape) != (len(lengths), max_len):
+                raise ValueError(
+                    f"model.greedy should return tokens of shape (B, max_len) = {(len(lengths), max_len)}, "
+                    f"got {getattr(tokens, 'shape', type(tokens).__name__)}"
+                )
+            predictions += [date_target_decode(row) for row in tokens]
+            if attention is not None:
+                if tuple(attention.shape) != (len(lengths), max_len, src.shape[1]):
+                    raise ValueError(
+                        f"model.greedy should return attention of shape (B, max_len, S) = "
+                        f"{(len(lengths), max_len, src.shape[1])}, got {tuple(attention.shape)}"
+                    )
+                padded = torch.zeros(len(lengths), max_len, batch.src.shape[1], dtype=attention.dtype)
+                padded[:, :, : src.shape[1]] = attention
+                attention = padded
+            attentions.append(attention)
+    model.train(was_training)
+    have = [a is not None for a in attentions]
+    if any(have) and not all(have):
+        raise ValueError("model.greedy returned attention for some batches and None for others")
+    attention_all = torch.cat(attentions) if all(have) else None  # type: ignore[arg-type]
+    correct = torch.tensor([p == e.iso for p, e in zip(predictions, examples, strict=True)])
+    return TranslatorEval(
+        exact_match=float(correct.float().mean()),
+        correct=correct,
+        predictions=predictions,
+        examples=examples,
+        src_lengths=batch.src_lengths,
+        formats=batch.formats,
+        attention=attention_all,
+    )
