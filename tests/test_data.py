@@ -698,3 +698,57 @@ def test_date_field_spans_point_at_the_day_month_and_year():
 def test_date_field_spans_bad_arguments(text, fmt, error):
     with pytest.raises(error):
         date_field_spans(text, fmt)
+
+
+# ---- copy task ------------------------------------------------------------------------------------------------
+
+
+def test_copy_batch_fields_agree():
+    from seqlab.data import COPY_FIRST_SYMBOL, DATE_BOS_ID, DATE_EOS_ID, DATE_PAD_ID, copy_batch
+
+    src, lengths, tgt_in, tgt_out = copy_batch(200, 7, 3, 9, torch.Generator().manual_seed(0))
+    B, S = src.shape
+    assert B == 200 and int(lengths.max()) == S and tgt_in.shape == tgt_out.shape == (200, S + 1)
+    assert all(t.dtype == torch.int64 for t in (src, lengths, tgt_in, tgt_out))
+    assert set(lengths.tolist()) == set(range(3, 10)), "every length from min to max occurs in 200 rows"
+    for b in range(B):
+        n = int(lengths[b])
+        symbols = src[b, :n]
+        assert ((symbols >= COPY_FIRST_SYMBOL) & (symbols < COPY_FIRST_SYMBOL + 7)).all()
+        assert (src[b, n:] == DATE_PAD_ID).all()
+        assert tgt_in[b, 0] == DATE_BOS_ID and torch.equal(tgt_in[b, 1 : n + 1], symbols)
+        assert (tgt_in[b, n + 1 :] == DATE_PAD_ID).all()
+        assert torch.equal(tgt_out[b, :n], symbols) and tgt_out[b, n] == DATE_EOS_ID
+        assert (tgt_out[b, n + 1 :] == PAD_LABEL).all()
+    assert set(src[src != DATE_PAD_ID].unique().tolist()) == set(range(COPY_FIRST_SYMBOL, COPY_FIRST_SYMBOL + 7))
+
+
+def test_copy_batch_is_seeded():
+    from seqlab.data import copy_batch
+
+    one = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(3))
+    two = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(3))
+    other = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(4))
+    assert all(torch.equal(a, b) for a, b in zip(one, two, strict=True))
+    assert not torch.equal(one.src_lengths, other.src_lengths) or not torch.equal(one.src, other.src)
+    fixed = copy_batch(5, 2, 6, 6, torch.Generator().manual_seed(0))
+    assert fixed.src_lengths.tolist() == [6] * 5 and fixed.src.shape == (5, 6)
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((0, 10, 4, 20), ValueError, "batch_size"),
+        ((8, 1, 4, 20), ValueError, "n_symbols"),
+        ((8, 10, 0, 20), ValueError, "min_length"),
+        ((8, 10, 21, 20), ValueError, "min_length should be at most max_length"),
+        ((8, 10.0, 4, 20), TypeError, "n_symbols should be an int"),
+    ],
+)
+def test_copy_batch_bad_arguments(args, error, words):
+    from seqlab.data import copy_batch
+
+    with pytest.raises(error, match=words):
+        copy_batch(*args, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="torch.Generator"):
+        copy_batch(8, 10, 4, 20, 0)
