@@ -41,7 +41,7 @@ lab: $(STAMP)
 	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow"

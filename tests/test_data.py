@@ -16,6 +16,7 @@ from seqlab.data import (
     DATE_FIRST,
     DATE_FORMATS,
     DATE_LAST,
+    DATE_OUTPUT_FIELDS,
     DATE_PAD_ID,
     DATE_PIVOT_YEAR,
     DATE_SOURCE_VOCAB,
@@ -32,6 +33,7 @@ from seqlab.data import (
     date_batch,
     date_batch_from_examples,
     date_examples,
+    date_field_spans,
     date_source_decode,
     date_source_encode,
     date_split,
@@ -663,3 +665,90 @@ def test_date_batch_bad_arguments(kwargs, error, words):
 def test_date_batch_from_examples_bad_arguments(bad):
     with pytest.raises(TypeError, match="DateExample"):
         date_batch_from_examples(bad)
+
+
+def test_date_field_spans_point_at_the_day_month_and_year():
+    assert date_field_spans("3 March 2021", 0) == {"year": range(8, 12), "month": range(2, 7), "day": range(0, 1)}
+    assert date_field_spans("20210303", 9) == {"year": range(0, 4), "month": range(4, 6), "day": range(6, 8)}
+    assert date_field_spans("the 3rd of march, 2021", 13)["day"] == range(4, 5)
+    assert date_field_spans("Wed, Mar 3, 2021", 1)["month"] == range(5, 8), "the weekday is not the month"
+    assert date_field_spans("2021年3月3日", 3) == {"year": range(0, 4), "month": range(5, 6), "day": range(7, 8)}
+    months = [m.lower() for m in calendar.month_name[1:]]
+    for date in _EDGE_DATES + date_split(0)[1][::101]:
+        for fmt in range(len(DATE_FORMATS)):
+            text = format_date(date, fmt)
+            spans = date_field_spans(text, fmt)
+            day, month, year = (text[spans[f].start : spans[f].stop] for f in ("day", "month", "year"))
+            assert int(day) == date.day, (text, spans)
+            assert (int(month) if month.isdigit() else [m[: len(month)] for m in months].index(month.lower()) + 1) == (
+                date.month
+            ), (text, spans)
+            assert int(year) == (date.year if len(year) == 4 else date.year % 100), (text, spans)
+    iso = "2021-03-03<eos>"
+    assert [iso[DATE_OUTPUT_FIELDS[f].start : DATE_OUTPUT_FIELDS[f].stop] for f in ("year", "month", "day")] == [
+        "2021",
+        "03",
+        "03",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, fmt, error", [("3 March 2021", 2, ValueError), ("2021-03-03", 0, ValueError), (None, 0, TypeError)]
+)
+def test_date_field_spans_bad_arguments(text, fmt, error):
+    with pytest.raises(error):
+        date_field_spans(text, fmt)
+
+
+# ---- copy task ------------------------------------------------------------------------------------------------
+
+
+def test_copy_batch_fields_agree():
+    from seqlab.data import COPY_FIRST_SYMBOL, DATE_BOS_ID, DATE_EOS_ID, DATE_PAD_ID, copy_batch
+
+    src, lengths, tgt_in, tgt_out = copy_batch(200, 7, 3, 9, torch.Generator().manual_seed(0))
+    B, S = src.shape
+    assert B == 200 and int(lengths.max()) == S and tgt_in.shape == tgt_out.shape == (200, S + 1)
+    assert all(t.dtype == torch.int64 for t in (src, lengths, tgt_in, tgt_out))
+    assert set(lengths.tolist()) == set(range(3, 10)), "every length from min to max occurs in 200 rows"
+    for b in range(B):
+        n = int(lengths[b])
+        symbols = src[b, :n]
+        assert ((symbols >= COPY_FIRST_SYMBOL) & (symbols < COPY_FIRST_SYMBOL + 7)).all()
+        assert (src[b, n:] == DATE_PAD_ID).all()
+        assert tgt_in[b, 0] == DATE_BOS_ID and torch.equal(tgt_in[b, 1 : n + 1], symbols)
+        assert (tgt_in[b, n + 1 :] == DATE_PAD_ID).all()
+        assert torch.equal(tgt_out[b, :n], symbols) and tgt_out[b, n] == DATE_EOS_ID
+        assert (tgt_out[b, n + 1 :] == PAD_LABEL).all()
+    assert set(src[src != DATE_PAD_ID].unique().tolist()) == set(range(COPY_FIRST_SYMBOL, COPY_FIRST_SYMBOL + 7))
+
+
+def test_copy_batch_is_seeded():
+    from seqlab.data import copy_batch
+
+    one = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(3))
+    two = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(3))
+    other = copy_batch(16, 10, 4, 20, torch.Generator().manual_seed(4))
+    assert all(torch.equal(a, b) for a, b in zip(one, two, strict=True))
+    assert not torch.equal(one.src_lengths, other.src_lengths) or not torch.equal(one.src, other.src)
+    fixed = copy_batch(5, 2, 6, 6, torch.Generator().manual_seed(0))
+    assert fixed.src_lengths.tolist() == [6] * 5 and fixed.src.shape == (5, 6)
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((0, 10, 4, 20), ValueError, "batch_size"),
+        ((8, 1, 4, 20), ValueError, "n_symbols"),
+        ((8, 10, 0, 20), ValueError, "min_length"),
+        ((8, 10, 21, 20), ValueError, "min_length should be at most max_length"),
+        ((8, 10.0, 4, 20), TypeError, "n_symbols should be an int"),
+    ],
+)
+def test_copy_batch_bad_arguments(args, error, words):
+    from seqlab.data import copy_batch
+
+    with pytest.raises(error, match=words):
+        copy_batch(*args, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="torch.Generator"):
+        copy_batch(8, 10, 4, 20, 0)

@@ -3,8 +3,9 @@
 For every exercise, each plausible bug in tests/mutants/lesson_*.py must lose that exercise's
 points, and each correct answer written differently must keep full marks on the autograded cells
 (a lesson's written answers are graded by hand; a mutant leaves them blank).  One `seqlab grade`
-run per exercise grades all of its mutants as a class.  A results table is written to
-_build/mutations/ for the release notes.
+run per lesson grades all of its mutants as a class, packed several to a submission where that
+cannot blur which exercise lost points (tests/mutants/plan.py says how).  A results table per
+exercise is written to _build/mutations/ for the release notes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ import nbformat
 import pytest
 
 import tests.mutants
-from tests.support import REPO, autograded_max, grade_class, grade_columns, read_grades, submission
+from seqlab.tools.submissions import reference_answers
+from tests.mutants.plan import CONTROL, PlannedSubmission, dependencies, keep_graded_cells, plan
+from tests.support import (
+    REPO,
+    autograded_max,
+    grade_class,
+    grade_columns,
+    read_grades,
+    solution_notebook,
+    submission,
+)
 
 
 def _catalogues():
@@ -26,7 +37,6 @@ def _catalogues():
 
 
 CATALOGUES = {module.LESSON: module.MUTANTS for module in _catalogues()}
-EXERCISES = sorted({(lesson, m.grade_id) for lesson, mutants in CATALOGUES.items() for m in mutants})
 
 
 @pytest.mark.parametrize("lesson", sorted(CATALOGUES))
@@ -45,37 +55,89 @@ def test_catalogue_covers_every_exercise(lesson):
     assert {m.grade_id for m in mutants} <= solution_ids
 
 
+def _exercise_cells(lesson: str) -> tuple[dict[str, str], dict[str, str]]:
+    """grade id -> reference answer, and grade id -> its test cell's source."""
+    solution = solution_notebook(lesson)
+    tests = {
+        cell.metadata["nbgrader"]["grade_id"].removesuffix("-tests"): cell.source
+        for cell in solution.cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")
+    }
+    return reference_answers(solution), tests
+
+
+def _lesson_plan(lesson: str) -> list[PlannedSubmission]:
+    return plan(*_exercise_cells(lesson), CATALOGUES[lesson])
+
+
+@pytest.mark.parametrize("lesson", sorted(CATALOGUES))
+def test_plan_places_every_mutant_once_and_keeps_dependent_bugs_apart(lesson):
+    planned = _lesson_plan(lesson)
+    placed = [mutant for planned_submission in planned for mutant in planned_submission.mutants]
+    assert sorted(map(id, placed)) == sorted(map(id, CATALOGUES[lesson]))
+    depends = dependencies(*_exercise_cells(lesson), CATALOGUES[lesson])
+    for planned_submission in planned:
+        ids = [m.grade_id for m in planned_submission.mutants]
+        assert len(ids) == len(set(ids)), f"{planned_submission.name}: two mutants of one exercise"
+        assert {m.kind for m in planned_submission.mutants} <= {planned_submission.kind}
+        if planned_submission.kind == "bug":
+            together = [(a, b) for a in ids for b in depends[a] if b in ids]
+            assert not together, f"{planned_submission.name}: dependent exercises together {together}"
+    assert sum(s.kind == "bug" for s in planned) < sum(m.kind == "bug" for m in CATALOGUES[lesson])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("lesson", "grade_id"), EXERCISES, ids=[g for _, g in EXERCISES])
-def test_mutants_through_the_autograder(tmp_path, lesson, grade_id):
-    mutants = [m for m in CATALOGUES[lesson] if m.grade_id == grade_id]
+@pytest.mark.parametrize("lesson", sorted(CATALOGUES))
+def test_mutants_through_the_autograder(tmp_path, lesson):
+    planned = _lesson_plan(lesson)
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    for index, mutant in enumerate(mutants):
-        nbformat.write(submission(lesson, {grade_id: mutant.source}), submissions / f"m{index:02d}.ipynb")
+    for planned_submission in planned:
+        nb = submission(lesson, planned_submission.answers)
+        if planned_submission.only_graded_cells:
+            nb = keep_graded_cells(nb)
+        nbformat.write(nb, submissions / f"{planned_submission.name}.ipynb")
     workspace = tmp_path / "workspace"
 
     done = grade_class(submissions, lesson, workspace, "--timeout", "30")
     assert done.returncode == 0, done.stdout + done.stderr
 
     rows = read_grades(workspace / lesson / "grades.csv")
-    column = grade_columns(lesson)[f"{grade_id}-tests"]
-    max_points = float(column.rsplit("(", 1)[1].rstrip(")"))
+    columns = grade_columns(lesson)
     max_total = autograded_max(lesson)  # the written answers (graded by hand) are left blank by every mutant
-    report, failures = [], []
-    for index, mutant in enumerate(mutants):
-        row = rows[f"m{index:02d}"]
-        points, total = float(row[column]), float(row["score"])
-        if mutant.kind == "bug":
-            ok = points < max_points
-            outcome = f"loses {max_points - points:g} of {max_points:g}" if ok else "KEEPS FULL MARKS"
-        else:
-            ok = total == max_total
-            outcome = f"{total:g}/{max_total:g}" if ok else f"ONLY {total:g}/{max_total:g}"
-        report.append(f"| {grade_id} | {mutant.kind} | {mutant.name} | {outcome} |")
-        if not ok:
-            failures.append(f"{mutant.kind} {mutant.name!r}: {outcome} ({row['notes']})")
+    control = rows[CONTROL]
+    assert float(control["score"]) == max_total, (
+        f"the reference answers without the demonstration cells score {control['score']}/{max_total:g}: "
+        f"a test cell depends on a demonstration, so bug submissions must keep every cell ({control['notes']})"
+    )
+    reports: dict[str, list[str]] = {}
+    failures = []
+    for planned_submission in planned[1:]:
+        row = rows[planned_submission.name]
+        total = float(row["score"])
+        for mutant in planned_submission.mutants:
+            column = columns[mutant.tests_id]
+            max_points = float(column.rsplit("(", 1)[1].rstrip(")"))
+            if mutant.kind == "bug":
+                points = float(row[column])
+                ok = points < max_points
+                outcome = f"loses {max_points - points:g} of {max_points:g}" if ok else "KEEPS FULL MARKS"
+            else:
+                ok = total == max_total
+                outcome = (
+                    f"{total:g}/{max_total:g}"
+                    if ok
+                    else f"ONLY {total:g}/{max_total:g} (with {planned_submission.name})"
+                )
+            reports.setdefault(mutant.grade_id, []).append(
+                f"| {mutant.grade_id} | {mutant.kind} | {mutant.name} | {outcome} | {planned_submission.name} |"
+            )
+            if not ok:
+                failures.append(
+                    f"{mutant.kind} {mutant.name!r} in {planned_submission.name}: {outcome} ({row['notes']})"
+                )
     out = REPO / "_build" / "mutations"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{grade_id}.md").write_text("\n".join(report) + "\n", encoding="utf-8")
+    for grade_id, report in reports.items():
+        (out / f"{grade_id}.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     assert not failures, "\n".join(failures)

@@ -394,3 +394,70 @@ def test_evaluate_translator_rejects_wrong_outputs():
         evaluate_translator(_TinyTranslator(), examples, max_len=0)
     with pytest.raises(TypeError, match="DateExample"):
         evaluate_translator(_TinyTranslator(), [])
+
+
+# ---- the copy task through the translator plumbing ------------------------------------------------------------
+
+
+class _Copier(nn.Module):
+    """Copies its source exactly up to ``right_up_to`` symbols, then writes symbol 3: to test the evaluation."""
+
+    def __init__(self, right_up_to: int = 10**6):
+        super().__init__()
+        self.right_up_to = right_up_to
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, src, src_lengths, tgt_in):
+        raise NotImplementedError
+
+    def greedy(self, src, src_lengths, max_len):
+        tokens = torch.full((len(src), max_len), 2)
+        tokens[:, : src.shape[1]] = src
+        tokens[:, self.right_up_to :] = torch.where(tokens[:, self.right_up_to :] > 2, 3, 2)
+        return tokens, None
+
+
+def test_copy_accuracy_by_length_counts_symbols_per_length():
+    from seqlab.data import copy_batch
+    from seqlab.train import copy_accuracy_by_length
+
+    batch = copy_batch(300, 10, 2, 12, torch.Generator().manual_seed(0))
+    perfect = copy_accuracy_by_length(_Copier(), batch)
+    assert [row[0] for row in perfect] == list(range(2, 13))
+    assert all(accuracy == 1.0 for _, accuracy, _ in perfect)
+    assert sum(rows for _, _, rows in perfect) == 300
+    cut = dict((length, accuracy) for length, accuracy, _ in copy_accuracy_by_length(_Copier(5), batch))
+    src, lengths = batch.src, batch.src_lengths
+    for length in range(6, 13):  # positions 5.. are all "3": right only where the symbol happens to be 3
+        same = lengths == length
+        lucky = (src[same, 5:length] == 3).sum().item()
+        assert cut[length] == pytest.approx((5 * same.sum().item() + lucky) / (same.sum().item() * length))
+    assert cut[2] == cut[5] == 1.0
+
+
+def test_copy_accuracy_by_length_rejects_other_batches():
+    from seqlab.train import copy_accuracy_by_length
+
+    batch = date_batch(date_split(0)[0], 4, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="CopyBatch"):
+        copy_accuracy_by_length(_Copier(), batch)
+
+
+def test_train_translator_on_another_task(one_thread):
+    from seqlab.data import copy_batch
+
+    seen = []
+
+    class Spy(_TinyTranslator):
+        def forward(self, src, src_lengths, tgt_in):
+            seen.append(src_lengths.clone())
+            return super().forward(src, src_lengths, tgt_in)
+
+    torch.manual_seed(0)
+    losses = train_translator(Spy(), _small_budget(steps=20), make_batch=lambda n, gen: copy_batch(n, 10, 2, 3, gen))
+    assert len(losses) == 20 and all(set(s.tolist()) <= {2, 3} for s in seen), "batches come from make_batch"
+    assert sum(losses[-5:]) / 5 < losses[0]
+    with pytest.raises(ValueError, match="not both"):
+        train_translator(
+            _TinyTranslator(), _small_budget(steps=1), train_dates=date_split(0)[0], make_batch=lambda n, g: None
+        )

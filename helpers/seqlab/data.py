@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -56,6 +57,11 @@ __all__ = [
     "date_examples",
     "date_batch_from_examples",
     "date_batch",
+    "DATE_OUTPUT_FIELDS",
+    "date_field_spans",
+    "COPY_FIRST_SYMBOL",
+    "CopyBatch",
+    "copy_batch",
 ]
 
 #: MSE of always predicting the mean (1.0) on the adding problem: Var(U1 + U2) = 2/12 = 1/6.
@@ -522,3 +528,104 @@ def date_batch(
         src, src_lengths, tgt_in, tgt_out, formats = date_batch(train_dates, 64, gen)
     """
     return date_batch_from_examples(date_examples(dates, batch_size, generator, formats))
+
+
+# Order of the numeric fields (runs of digits) in each format; a month written as a word is found by name.
+_DIGIT_FIELDS = ("dy", "dy", "mdy", "ymd", "dmy", "dy", "dy", "dy", "ymd", "ymd", "dy", "dy", "dy", "dy")
+_MONTH_WORDS = {m.lower() for m in _MONTHS} | {m[:3].lower() for m in _MONTHS}
+#: Output positions of each field in the target ``YYYY-MM-DD<eos>`` (step ``t`` of the decoder writes ``tgt_out[t]``).
+DATE_OUTPUT_FIELDS: dict[str, range] = {"year": range(0, 4), "month": range(5, 7), "day": range(8, 10)}
+
+
+def date_field_spans(text: str, fmt: int) -> dict[str, range]:
+    """Where the day, month and year are written in ``text`` (a date in format ``DATE_FORMATS[fmt]``).
+
+    Returns ``{"year": range, "month": range, "day": range}`` of character positions in ``text``: the digits of a
+    numeric field (without an ordinal suffix such as "rd"), or the month's word ("March", "mar", "MARCH").
+    Weekday names belong to no field.  Example: ``date_field_spans("3 March 2021", 0)`` is
+    ``{"day": range(0, 1), "month": range(2, 7), "year": range(8, 12)}``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text should be a str, got {type(text).__name__}")
+    _check_format_index(fmt)
+    digits = [m.span() for m in re.finditer(r"\d+", text)]
+    if fmt == 9 and len(digits) == 1 and digits[0][1] - digits[0][0] == 8:  # yyyymmdd: one run, split 4 + 2 + 2
+        start = digits[0][0]
+        digits = [(start, start + 4), (start + 4, start + 6), (start + 6, start + 8)]
+    order = _DIGIT_FIELDS[fmt]
+    months = [m.span() for m in re.finditer(r"[A-Za-z]+", text) if m.group().lower() in _MONTH_WORDS]
+    if len(digits) != len(order) or ("m" not in order and len(months) != 1):
+        raise ValueError(f"text {text!r} is not a date in format {fmt} ({DATE_FORMATS[fmt][0]!r})")
+    names = {"d": "day", "m": "month", "y": "year"}
+    spans = {names[c]: range(*span) for c, span in zip(order, digits, strict=True)}
+    if "m" not in order:
+        spans["month"] = range(*months[0])
+    return {field: spans[field] for field in ("year", "month", "day")}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Copying a symbol string (lesson 06): a sequence-to-sequence task whose information grows with its length
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Id of the first symbol of the copy task: ids 0, 1 and 2 are the padding, start and end marks, as in the date
+#: task (``DATE_PAD_ID``, ``DATE_BOS_ID``, ``DATE_EOS_ID``), so one encoder-decoder serves both tasks.
+COPY_FIRST_SYMBOL = 3
+
+
+class CopyBatch(NamedTuple):
+    """A padded batch of the copy task (every tensor int64); the fields mean what they mean in ``DateBatch``.
+
+    Attributes:
+        src: ``(B, S)`` symbol ids ``COPY_FIRST_SYMBOL ...``, ``DATE_PAD_ID`` after each row's end; ``S`` is the
+            longest row.
+        src_lengths: ``(B,)`` number of symbols in each row.
+        tgt_in: ``(B, S + 1)`` decoder inputs for teacher forcing: the start mark, the row's symbols, then padding.
+        tgt_out: ``(B, S + 1)`` targets: the row's symbols, the end mark, then ``PAD_LABEL`` (ignored by the loss).
+    """
+
+    src: torch.Tensor
+    src_lengths: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+
+
+def copy_batch(
+    batch_size: int, n_symbols: int, min_length: int, max_length: int, generator: torch.Generator
+) -> CopyBatch:
+    """Strings of ``min_length`` to ``max_length`` symbols (lengths and symbols uniform) to be copied as they are.
+
+    Unlike a date, whose dozen or so characters of information stay the same however long it is written, a
+    string of ``L`` random symbols carries ``L log2(n_symbols)`` bits: a decoder that only sees the encoder's
+    last state must squeeze all of them into it.
+
+    ::
+
+        src, src_lengths, tgt_in, tgt_out = copy_batch(64, 10, 4, 20, gen)
+        # src[0] = [7, 3, 12, 5, 0, ...] (length 4): tgt_in[0] = [1, 7, 3, 12, 5, 0, ...],
+        # tgt_out[0] = [7, 3, 12, 5, 2, -100, ...]
+
+    Returns:
+        A ``CopyBatch``; symbols are ids ``COPY_FIRST_SYMBOL`` to ``COPY_FIRST_SYMBOL + n_symbols - 1``, so a model
+        needs ``COPY_FIRST_SYMBOL + n_symbols`` ids in its source and target vocabularies.
+    """
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("n_symbols", n_symbols, minimum=2)
+    _check_positive_int("min_length", min_length)
+    _check_positive_int("max_length", max_length)
+    _check_lengths_range(min_length, max_length)
+    _check_generator(generator)
+    lengths = torch.randint(min_length, max_length + 1, (batch_size,), generator=generator)
+    longest = int(lengths.max())
+    symbols = torch.randint(
+        COPY_FIRST_SYMBOL, COPY_FIRST_SYMBOL + n_symbols, (batch_size, longest), generator=generator
+    )
+    real = torch.arange(longest).unsqueeze(0) < lengths.unsqueeze(1)  # (B, S) True on a symbol
+    src = torch.where(real, symbols, DATE_PAD_ID)
+    rows = torch.arange(batch_size)
+    tgt_in = torch.full((batch_size, longest + 1), DATE_PAD_ID, dtype=torch.long)
+    tgt_in[:, 0] = DATE_BOS_ID
+    tgt_in[:, 1:] = src
+    tgt_out = torch.full((batch_size, longest + 1), PAD_LABEL, dtype=torch.long)
+    tgt_out[:, :longest] = torch.where(real, symbols, PAD_LABEL)
+    tgt_out[rows, lengths] = DATE_EOS_ID
+    return CopyBatch(src, lengths, tgt_in, tgt_out)
