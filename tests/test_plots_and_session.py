@@ -234,3 +234,36 @@ def test_draw_lstm_cell_returns_titled_axes(close_figures):
 def test_draw_lstm_cell_into_given_axes(close_figures):
     _, ax = plt.subplots()
     assert draw_lstm_cell(ax=ax) is ax
+
+
+# ------------------------------------------------------------------------------------ draw_seq2seq
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_draw_seq2seq_returns_titled_axes(close_figures, attention):
+    from seqlab.plots import draw_seq2seq
+
+    ax = draw_seq2seq(attention=attention, source_steps=4, target_steps=2)
+    assert isinstance(ax, Axes)
+    assert ("With attention" in ax.get_title()) == attention
+    boxes = [t.get_text() for t in ax.texts if t.get_bbox_patch() is not None]  # the states, inputs and outputs
+    assert sum(t.startswith("$h_") for t in boxes) == 4 and sum(t.startswith("$s_") for t in boxes) == 2
+    assert sum(t.startswith("$c_") for t in boxes) == (2 if attention else 0)
+    assert len(ax.lines) == (4 * 2 if attention else 0)  # one line from every encoder state to every context
+
+
+def test_draw_seq2seq_into_given_axes(close_figures):
+    from seqlab.plots import draw_seq2seq
+
+    _, ax = plt.subplots()
+    assert draw_seq2seq(ax=ax) is ax
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"source_steps": 1}, {"source_steps": 9}, {"target_steps": 0}, {"target_steps": 2.0}, {"attention": 1}]
+)
+def test_draw_seq2seq_bad_arguments(kwargs):
+    from seqlab.plots import draw_seq2seq
+
+    with pytest.raises(ValueError, match="should be"):
+        draw_seq2seq(**kwargs)

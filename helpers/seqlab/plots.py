@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn", "draw_birnn", "draw_lstm_cell"]
+__all__ = ["plot_curves", "moving_average", "draw_unrolled_rnn", "draw_birnn", "draw_lstm_cell", "draw_seq2seq"]
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -231,4 +231,87 @@ def draw_lstm_cell(ax: Axes | None = None) -> Axes:
     ax.set_ylim(-1.4, 3.6)
     ax.axis("off")
     ax.set_title("One LSTM step: the cell state (red) is only scaled by $f_t$ and added to")
+    return ax
+
+
+def draw_seq2seq(attention: bool = False, source_steps: int = 5, target_steps: int = 3, ax: Axes | None = None) -> Axes:
+    """Draw a GRU encoder-decoder, with or without attention (lesson 06).
+
+    The encoder reads ``x_1 … x_S`` into states ``h_1 … h_S``; the decoder writes ``y_1 … y_T`` from states
+    ``s_1 … s_T``, each step reading the previous output.  Without attention the only link between the two is
+    ``h_S`` (the bottleneck, drawn in red); with attention every decoder step also reads a context ``c_t``, a
+    weighted sum of all encoder states (line widths show illustrative weights: step ``t`` looks mostly at the
+    input it translates).
+
+    Args:
+        attention: draw the attention links and contexts.
+        source_steps: how many input steps to draw (2 … 8).
+        target_steps: how many output steps to draw (1 … 5).
+        ax: draw into this Axes instead of a new figure.
+    """
+    if not isinstance(attention, bool):
+        raise ValueError(f"attention should be True or False, got {attention!r}")
+    for name, value, low, high in (("source_steps", source_steps, 2, 8), ("target_steps", target_steps, 1, 5)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} should be an int from {low} to {high}, got {value!r}")
+    S, T = source_steps, target_steps
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 * (S + T) + 1.5, 3.9))
+    arrow = {"arrowstyle": "->", "color": "black", "lw": 1.0}
+    colours = {"x": "#dbe9f6", "h": "#fde2c4", "s": "#d9f0d3", "y": "#d9f0d3", "c": "#e5d8f0"}
+
+    def box(x: float, y: float, label: str, kind: str) -> None:
+        ax.text(
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=11,
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": colours[kind], "edgecolor": "gray"},
+        )
+
+    decoder_x = [S + 1.7 + t for t in range(T)]
+    for j in range(1, S + 1):
+        box(j, 0.0, f"$x_{{{j}}}$", "x")
+        box(j, 1.0, f"$h_{{{j}}}$", "h")
+        ax.annotate("", xy=(j, 0.78), xytext=(j, 0.22), arrowprops=arrow)
+        if j > 1:
+            ax.annotate("", xy=(j - 0.3, 1.0), xytext=(j - 0.7, 1.0), arrowprops=arrow)
+    for t, x in enumerate(decoder_x, start=1):
+        box(x, 0.0, f"$y_{{{t - 1}}}$" if t > 1 else "<bos>", "y")
+        box(x, 1.0, f"$s_{{{t}}}$", "s")
+        box(x, 3.0, f"$y_{{{t}}}$", "y")
+        ax.annotate("", xy=(x, 0.78), xytext=(x, 0.22), arrowprops=arrow)
+        if t > 1:
+            ax.annotate("", xy=(x - 0.3, 1.0), xytext=(x - 0.7, 1.0), arrowprops=arrow)
+        if attention:
+            box(x, 2.0, f"$c_{{{t}}}$", "c")
+            ax.annotate("", xy=(x, 2.78), xytext=(x, 2.22), arrowprops=arrow)  # context -> output
+            ax.annotate("", xy=(x - 0.15, 1.8), xytext=(x - 0.15, 1.22), arrowprops={**arrow, "linestyle": "--"})
+            focus = (t - 0.5) * S / T + 0.5  # the input position this step mostly translates
+            scores = -((np.arange(1, S + 1) - focus) ** 2) / 1.5
+            weights = np.exp(scores) / np.exp(scores).sum()
+            for j, w in enumerate(weights, start=1):
+                ax.plot([j, x - 0.25], [1.25, 1.9], color="#7a5aa6", lw=0.3 + 6.0 * w, alpha=0.15 + 0.85 * w)
+        else:
+            ax.annotate("", xy=(x, 2.78), xytext=(x, 1.22), arrowprops=arrow)  # state -> output
+    ax.annotate(
+        "",
+        xy=(decoder_x[0] - 0.3, 1.0),
+        xytext=(S + 0.3, 1.0),
+        arrowprops={**arrow, "color": "black" if attention else "#c0392b", "lw": 1.0 if attention else 2.2},
+    )
+    if attention:
+        ax.text((1 + S) / 2, 2.45, "weights $\\alpha_{tj}$: softmax of\nscore($s_t$, $h_j$)", ha="center", fontsize=9)
+        title = "With attention: every decoder step reads a weighted sum $c_t$ of all encoder states"
+    else:
+        ax.text(S + 0.85, 1.3, "$h_S$ only", ha="center", fontsize=9, color="#c0392b")
+        title = "Without attention: everything the decoder knows about the input passes through $h_S$"
+    ax.text((1 + S) / 2, -0.6, "encoder", ha="center", fontsize=10)
+    ax.text((decoder_x[0] + decoder_x[-1]) / 2, -0.6, "decoder", ha="center", fontsize=10)
+    ax.set_xlim(0.3, decoder_x[-1] + 0.7)
+    ax.set_ylim(-0.85, 3.45)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
     return ax
