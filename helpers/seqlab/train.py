@@ -242,16 +242,16 @@ class TranslatorBudget:
     with ``seed``; all formats are equally likely.  Budgets are in steps, never seconds.
     """
 
-    steps: int = 200
+    steps: int = 300
     batch_size: int = 64
     lr: float = 1e-2
     seed: int = 0
     split_seed: int = 0
 
 
-#: The lesson-06 date-translation budget: 200 Adam steps of 64 examples at lr 1e-2, 7-11 s on one thread for a
-#: GRU encoder-decoder (embedding 32, hidden 64); with scaled dot-product attention it reaches 97-98 % exact
-#: match on held-out dates (seeds 0, 1), without attention 33-38 %.
+#: Lesson 06's date-translation budget: 300 Adam steps of 64 examples at lr 1e-2.  With it, the lesson's GRU
+#: encoder-decoder (embedding 32, hidden 64) reaches 0.996 exact match on 2000 held-out dates with scaled
+#: dot-product attention and 0.617 without attention (seed 0, the notebook's stored outputs).
 TRANSLATOR_BUDGET = TranslatorBudget()
 
 
