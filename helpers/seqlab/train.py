@@ -359,6 +359,25 @@ class TranslatorEval:
         return rows
 
 
+def _greedy(
+    model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``model.greedy(src, src_lengths, max_len)`` in eval mode without gradients, its tokens' shape checked."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            tokens, attention = model.greedy(src, src_lengths, max_len)
+    finally:
+        model.train(was_training)
+    if not isinstance(tokens, torch.Tensor) or tuple(tokens.shape) != (len(src_lengths), max_len):
+        raise ValueError(
+            f"model.greedy should return tokens of shape (B, max_len) = {(len(src_lengths), max_len)}, "
+            f"got {getattr(tokens, 'shape', type(tokens).__name__)}"
+        )
+    return tokens, attention
+
+
 def evaluate_translator(
     model: nn.Module, examples: Sequence[DateExample], max_len: int = DATE_TARGET_LENGTH, batch_size: int = 512
 ) -> TranslatorEval:
@@ -374,31 +393,22 @@ def evaluate_translator(
     examples = list(examples)
     predictions: list[str] = []
     attentions: list[torch.Tensor | None] = []
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(examples), batch_size):
-            part = slice(start, start + batch_size)
-            src, lengths = batch.src[part], batch.src_lengths[part]
-            src = src[:, : int(lengths.max())]
-            tokens, attention = model.greedy(src, lengths, max_len)
-            if not isinstance(tokens, torch.Tensor) or tuple(tokens.shape) != (len(lengths), max_len):
+    for start in range(0, len(examples), batch_size):
+        part = slice(start, start + batch_size)
+        src, lengths = batch.src[part], batch.src_lengths[part]
+        src = src[:, : int(lengths.max())]
+        tokens, attention = _greedy(model, src, lengths, max_len)
+        predictions += [date_target_decode(row) for row in tokens]
+        if attention is not None:
+            if tuple(attention.shape) != (len(lengths), max_len, src.shape[1]):
                 raise ValueError(
-                    f"model.greedy should return tokens of shape (B, max_len) = {(len(lengths), max_len)}, "
-                    f"got {getattr(tokens, 'shape', type(tokens).__name__)}"
+                    f"model.greedy should return attention of shape (B, max_len, S) = "
+                    f"{(len(lengths), max_len, src.shape[1])}, got {tuple(attention.shape)}"
                 )
-            predictions += [date_target_decode(row) for row in tokens]
-            if attention is not None:
-                if tuple(attention.shape) != (len(lengths), max_len, src.shape[1]):
-                    raise ValueError(
-                        f"model.greedy should return attention of shape (B, max_len, S) = "
-                        f"{(len(lengths), max_len, src.shape[1])}, got {tuple(attention.shape)}"
-                    )
-                padded = torch.zeros(len(lengths), max_len, batch.src.shape[1], dtype=attention.dtype)
-                padded[:, :, : src.shape[1]] = attention
-                attention = padded
-            attentions.append(attention)
-    model.train(was_training)
+            padded = torch.zeros(len(lengths), max_len, batch.src.shape[1], dtype=attention.dtype)
+            padded[:, :, : src.shape[1]] = attention
+            attention = padded
+        attentions.append(attention)
     have = [a is not None for a in attentions]
     if any(have) and not all(have):
         raise ValueError("model.greedy returned attention for some batches and None for others")
@@ -424,16 +434,7 @@ def copy_accuracy_by_length(model: nn.Module, batch: CopyBatch) -> list[tuple[in
     _check_translator(model)
     if not isinstance(batch, CopyBatch):
         raise TypeError(f"batch should be a CopyBatch (from seqlab.data.copy_batch), got {type(batch).__name__}")
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        tokens, _ = model.greedy(batch.src, batch.src_lengths, batch.tgt_out.shape[1])
-    model.train(was_training)
-    if not isinstance(tokens, torch.Tensor) or tuple(tokens.shape) != tuple(batch.tgt_out.shape):
-        raise ValueError(
-            f"model.greedy should return tokens of shape (B, max_len) = {tuple(batch.tgt_out.shape)}, "
-            f"got {getattr(tokens, 'shape', type(tokens).__name__)}"
-        )
+    tokens, _ = _greedy(model, batch.src, batch.src_lengths, batch.tgt_out.shape[1])
     symbols = batch.tgt_in[:, 1:]  # (B, S): the row's symbols, padding after its end
     right = (tokens[:, :-1] == symbols) & (symbols != DATE_PAD_ID)
     rows = []
