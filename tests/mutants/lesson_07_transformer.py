@@ -1,0 +1,644 @@
+"""Mutants for lesson 07_transformer.
+
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+submission must keep full marks.
+"""
+
+from tests.mutants.mutant import Mutant
+
+LESSON = "07_transformer"
+
+SDPA = "07-scaled-dot-product-attention"
+CAUSAL = "07-causal-mask"
+PE = "07-positional-encoding"
+MHA = "07-multi-head-attention"
+BLOCK = "07-encoder-block"
+
+# The fixed parts of the two module cells: a mutant replaces the whole cell, so it repeats them.
+MHA_HEAD = """
+from torch import nn
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        if d_model % num_heads != 0:
+            raise ValueError(f"num_heads ({num_heads}) must divide d_model ({d_model})")
+        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
+        self.W_q = nn.Linear(d_model, d_model)
+        self.W_k = nn.Linear(d_model, d_model)
+        self.W_v = nn.Linear(d_model, d_model)
+        self.W_o = nn.Linear(d_model, d_model)
+"""
+
+BLOCK_HEAD = """
+class EncoderBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff):
+        super().__init__()
+        self.attn = MultiHeadAttention(d_model, num_heads)
+        self.ff1 = nn.Linear(d_model, d_ff)
+        self.ff2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+"""
+
+
+def _mha(forward: str) -> str:
+    return MHA_HEAD + forward
+
+
+def _block(forward: str) -> str:
+    return BLOCK_HEAD + forward
+
+
+MUTANTS = [
+    # ---- scaled_dot_product_attention --------------------------------------------------------
+    Mutant(
+        SDPA,
+        "no scaling",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "scaled by d instead of sqrt(d)",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / Q.shape[-1]
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "scaled by sqrt(dv), the values' width",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(V.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "softmax over the queries (dim -2)",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-2), nan=0.0)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "mask inverted (PyTorch's nn.MultiheadAttention convention)",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "-inf fill and softmax: NaN for a query with no key kept",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "fill with -1e9: a query with no key kept reads the uniform average",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -1e9)
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "PyTorch's fused kernel, NaN rows cleaned up",
+        "bug",
+        """
+import torch.nn.functional as F
+
+
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    out = torch.nan_to_num(F.scaled_dot_product_attention(Q, K, V, attn_mask=mask))
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return out, torch.nan_to_num(torch.softmax(scores, dim=-1))
+""",
+    ),
+    Mutant(
+        SDPA,
+        "matmul in float32 whatever the inputs' dtype",
+        "bug",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q.float() @ K.float().transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return (weights @ V.float()).to(Q.dtype), weights.to(Q.dtype)
+""",
+    ),
+    Mutant(
+        SDPA,
+        "masked_fill(-inf), softmax, nan_to_num, einsum",
+        "correct",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = torch.einsum("...qd,...kd->...qk", Q, K) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return torch.einsum("...qk,...kv->...qv", weights, V), weights
+""",
+    ),
+    Mutant(
+        SDPA,
+        "queries scaled first, torch.where on rows with a key kept",
+        "correct",
+        """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = (Q * Q.size(-1) ** -0.5) @ K.mT
+    if mask is None:
+        mask = torch.ones(scores.shape[-1], dtype=torch.bool)
+    keep = torch.broadcast_to(mask, scores.shape)
+    weights = torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+    weights = torch.where(keep.any(dim=-1, keepdim=True), weights, torch.zeros_like(weights))
+    return weights @ V, weights
+""",
+    ),
+    # ---- causal_mask -------------------------------------------------------------------------
+    Mutant(
+        CAUSAL,
+        "transposed: upper triangle (queries see the future)",
+        "bug",
+        """
+def causal_mask(T):
+    return torch.ones(T, T, dtype=torch.bool).triu()
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "strict: key < query, a position cannot see itself",
+        "bug",
+        """
+def causal_mask(T):
+    return torch.ones(T, T, dtype=torch.bool).tril(-1)
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "integer 0/1 instead of bool",
+        "bug",
+        """
+def causal_mask(T):
+    return torch.ones(T, T, dtype=torch.long).tril()
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "PyTorch's convention: True where masked",
+        "bug",
+        """
+def causal_mask(T):
+    return torch.ones(T, T, dtype=torch.bool).triu(1)
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "additive float mask with -inf above the diagonal",
+        "bug",
+        """
+def causal_mask(T):
+    return torch.full((T, T), float("-inf")).triu(1)
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "comparison of two arange vectors",
+        "correct",
+        """
+def causal_mask(T):
+    positions = torch.arange(T)
+    return positions[None, :] <= positions[:, None]
+""",
+    ),
+    Mutant(
+        CAUSAL,
+        "double loop",
+        "correct",
+        """
+def causal_mask(T):
+    mask = torch.zeros(T, T, dtype=torch.bool)
+    for i in range(T):
+        for j in range(i + 1):
+            mask[i, j] = True
+    return mask
+""",
+    ),
+    # ---- sinusoidal_positional_encoding ------------------------------------------------------
+    Mutant(
+        PE,
+        "sin and cos swapped",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.cos(angles)
+    pe[:, 1::2] = torch.sin(angles[:, : d_model // 2])
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "exponent i / d instead of 2i / d",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    i = torch.arange((d_model + 1) // 2, dtype=torch.float64)
+    angles = p / 10000 ** (i / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "positions start at 1",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(1, max_len + 1, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "all sines first, then all cosines (not interleaved)",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.cat([torch.sin(angles), torch.cos(angles[:, : d_model // 2])], dim=1)
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "a separate exponent for every column (c / d instead of 2i / d)",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(d_model, dtype=torch.float64) / d_model)
+    pe = torch.where(torch.arange(d_model) % 2 == 0, torch.sin(angles), torch.cos(angles))
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "odd d_model loses its last column",
+        "bug",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(0, d_model - 1, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0 : 2 * angles.shape[1] : 2] = torch.sin(angles)
+    pe[:, 1 : 2 * angles.shape[1] : 2] = torch.cos(angles)
+    return pe.float()
+""",
+    ),
+    Mutant(
+        PE,
+        "float32 throughout with exp and log (the common vectorised version)",
+        "correct",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    position = torch.arange(max_len).unsqueeze(1).float()
+    div_term = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(max_len, d_model)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)[:, : d_model // 2]
+    return pe
+""",
+    ),
+    Mutant(
+        PE,
+        "double loop with math.sin and math.cos",
+        "correct",
+        """
+def sinusoidal_positional_encoding(max_len, d_model):
+    pe = torch.zeros(max_len, d_model)
+    for p in range(max_len):
+        for i in range(0, d_model, 2):
+            angle = p / 10000 ** (i / d_model)
+            pe[p, i] = math.sin(angle)
+            if i + 1 < d_model:
+                pe[p, i + 1] = math.cos(angle)
+    return pe
+""",
+    ),
+    # ---- MultiHeadAttention ------------------------------------------------------------------
+    Mutant(
+        MHA,
+        "heads split with view(B, heads, T, d_head): positions mixed",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+        q = self.W_q(query).reshape(B, self.num_heads, Tq, self.d_head)
+        k = self.W_k(key).reshape(B, self.num_heads, Tk, self.d_head)
+        v = self.W_v(value).reshape(B, self.num_heads, Tk, self.d_head)
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        return self.W_o(heads.reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "heads interleaved: head j gets every h-th column",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.d_head, self.num_heads).permute(0, 3, 1, 2)
+
+        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
+        )
+        return self.W_o(heads.permute(0, 2, 3, 1).reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "no output projection W_o",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
+        )
+        return heads.transpose(1, 2).reshape(B, Tq, self.d_model), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "scores scaled by sqrt(d_model) instead of sqrt(d_head)",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        q, k, v = split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_model)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+        return self.W_o((weights @ v).transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "weights averaged over the heads (broadcast back to every head)",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
+        )
+        out = self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model))
+        return out, weights.mean(dim=1, keepdim=True).expand_as(weights)
+"""),
+    ),
+    Mutant(
+        MHA,
+        "keys projected with W_q (one projection for queries and keys)",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_q(key), Tk), split(self.W_v(value), Tk), mask
+        )
+        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "torch.nn.functional.scaled_dot_product_attention inside",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        import torch.nn.functional as F
+
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        q, k, v = split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk)
+        heads = torch.nan_to_num(F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+        _, weights = scaled_dot_product_attention(q, k, v, mask)
+        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
+        "a loop over heads with column slices, concatenated",
+        "correct",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        q, k, v = self.W_q(query), self.W_k(key), self.W_v(value)
+        outs, maps = [], []
+        for h in range(self.num_heads):
+            cols = slice(h * self.d_head, (h + 1) * self.d_head)
+            m = None
+            if mask is not None:
+                m = mask if mask.dim() < 3 else mask[:, min(h, mask.shape[1] - 1)] if mask.dim() == 4 else mask
+            o, w = scaled_dot_product_attention(q[..., cols], k[..., cols], v[..., cols], m)
+            outs.append(o)
+            maps.append(w)
+        return self.W_o(torch.cat(outs, dim=-1)), torch.stack(maps, dim=1)
+"""),
+    ),
+    Mutant(
+        MHA,
+        "reshape/permute and own einsum math in float64-safe form",
+        "correct",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk, h, dh = query.size(0), query.size(1), key.size(1), self.num_heads, self.d_head
+        q = self.W_q(query).reshape(B, Tq, h, dh).permute(0, 2, 1, 3)
+        k = self.W_k(key).reshape(B, Tk, h, dh).permute(0, 2, 1, 3)
+        v = self.W_v(value).reshape(B, Tk, h, dh).permute(0, 2, 1, 3)
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / dh**0.5
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.nan_to_num(scores.softmax(-1), nan=0.0)
+        heads = torch.einsum("bhqk,bhkd->bqhd", weights, v).reshape(B, Tq, h * dh)
+        return self.W_o(heads), weights
+"""),
+    ),
+    # ---- EncoderBlock ------------------------------------------------------------------------
+    Mutant(
+        BLOCK,
+        "pre-norm instead of post-norm",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        y = self.norm1(x)
+        x = x + self.attn(y, y, y, mask)[0]
+        return x + self.ff2(torch.relu(self.ff1(self.norm2(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "norm1 and norm2 swapped",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x = self.norm2(x + self.attn(x, x, x, mask)[0])
+        return self.norm1(x + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "no residual connection around the feed-forward network",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x = self.norm1(x + self.attn(x, x, x, mask)[0])
+        return self.norm2(self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "no residual connection around attention",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x = self.norm1(self.attn(x, x, x, mask)[0])
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "no ReLU between ff1 and ff2",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x = self.norm1(x + self.attn(x, x, x, mask)[0])
+        return self.norm2(x + self.ff2(self.ff1(x)))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "mask not passed to attention",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x = self.norm1(x + self.attn(x, x, x)[0])
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "feed-forward network reads the block's input, not the attention sublayer's output",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        h = self.norm1(x + self.attn(x, x, x, mask)[0])
+        return self.norm2(h + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "nn.ReLU module and named intermediate steps",
+        "correct",
+        _block("""
+    def forward(self, x, mask=None):
+        attended, _ = self.attn(x, x, x, mask=mask)
+        h = self.norm1(attended + x)
+        ffn = nn.Sequential(self.ff1, nn.ReLU(), self.ff2)
+        return self.norm2(ffn(h) + h)
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "F.relu and F.layer_norm with the modules' parameters",
+        "correct",
+        _block("""
+    def forward(self, x, mask=None):
+        import torch.nn.functional as F
+
+        def norm(module, y):
+            return F.layer_norm(y, (y.shape[-1],), module.weight, module.bias, module.eps)
+
+        x = norm(self.norm1, x + self.attn(x, x, x, mask)[0])
+        return norm(self.norm2, x + self.ff2(F.relu(self.ff1(x))))
+"""),
+    ),
+]
