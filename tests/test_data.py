@@ -752,3 +752,101 @@ def test_copy_batch_bad_arguments(args, error, words):
         copy_batch(*args, torch.Generator().manual_seed(0))
     with pytest.raises(TypeError, match="torch.Generator"):
         copy_batch(8, 10, 4, 20, 0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reversal (lesson 07)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_reversal_batch_shapes_targets_and_symbols():
+    from seqlab.data import reversal_batch
+
+    X, Y = reversal_batch(300, 16, 10, torch.Generator().manual_seed(0))
+    assert X.shape == Y.shape == (300, 16) and X.dtype == Y.dtype == torch.long
+    assert torch.equal(Y[:, 0], X[:, -1]) and torch.equal(Y[:, 5], X[:, 10])
+    assert torch.equal(Y.flip(1), X)
+    assert set(X.unique().tolist()) == set(range(10))
+    counts = torch.bincount(X.flatten(), minlength=10).double() / X.numel()
+    assert counts.min() > 0.08 and counts.max() < 0.12, "symbols are uniform"
+    X1, _ = reversal_batch(3, 1, 2, torch.Generator().manual_seed(0))
+    assert X1.shape == (3, 1)
+
+
+def test_reversal_batch_is_seeded():
+    from seqlab.data import reversal_batch
+
+    one = reversal_batch(8, 16, 10, torch.Generator().manual_seed(5))
+    two = reversal_batch(8, 16, 10, torch.Generator().manual_seed(5))
+    other = reversal_batch(8, 16, 10, torch.Generator().manual_seed(6))
+    assert torch.equal(one[0], two[0]) and not torch.equal(one[0], other[0])
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((0, 16, 10), ValueError, "batch_size"),
+        ((4, 0, 10), ValueError, "length"),
+        ((4, 16, 1), ValueError, "n_symbols should be at least 2"),
+        ((4, 16.0, 10), TypeError, "length should be an int"),
+    ],
+)
+def test_reversal_batch_bad_arguments(args, error, words):
+    from seqlab.data import reversal_batch
+
+    with pytest.raises(error, match=words):
+        reversal_batch(*args, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="torch.Generator"):
+        reversal_batch(4, 16, 10, None)
+
+
+def _order_blind_by_enumeration(row):
+    """Best accuracy of a rule token -> answer, averaged over every order of the row's multiset."""
+    T = len(row)
+    orders = set(itertools.permutations(row))
+    right = {}
+    for order in orders:
+        for i in range(T):
+            key = (order[i], order[T - 1 - i])
+            right[key] = right.get(key, 0) + 1
+    best = sum(max(n for (s, _), n in right.items() if s == token) for token in set(row))
+    return best / (len(orders) * T)
+
+
+@pytest.mark.parametrize(
+    "row", [[0, 0, 1, 2], [0, 1, 1, 2, 2], [3, 3, 3], [0, 1], [0, 1, 2, 0, 1, 2, 2], [4, 0, 4, 0, 4, 1]]
+)
+def test_reversal_order_blind_accuracy_equals_enumeration(row):
+    from seqlab.data import reversal_order_blind_accuracy
+
+    assert reversal_order_blind_accuracy(torch.tensor([row])) == pytest.approx(_order_blind_by_enumeration(row))
+
+
+def test_reversal_order_blind_accuracy_averages_rows_and_matches_a_counting_model():
+    from seqlab.data import reversal_batch, reversal_order_blind_accuracy
+
+    rows = torch.tensor([[0, 0, 1, 2], [3, 3, 3, 3]])
+    assert reversal_order_blind_accuracy(rows) == pytest.approx((0.5 + 1.0) / 2)
+    X, Y = reversal_batch(2000, 16, 10, torch.Generator().manual_seed(0))
+    bound = reversal_order_blind_accuracy(X)
+    assert 0.2 < bound < 0.3
+    # the rule the bound describes: answer the most frequent symbol among the others (ties: smallest id)
+    counts = torch.nn.functional.one_hot(X, 10).sum(dim=1, keepdim=True) - torch.nn.functional.one_hot(X, 10)
+    accuracy = (counts.argmax(dim=-1) == Y).double().mean().item()
+    assert abs(accuracy - bound) < 0.01
+
+
+@pytest.mark.parametrize(
+    "X, words",
+    [
+        (torch.zeros(2, 4), "int64"),
+        (torch.zeros(4, dtype=torch.long), r"\(B, T\)"),
+        (torch.zeros(2, 1, dtype=torch.long), "two positions"),
+        (-torch.ones(2, 3, dtype=torch.long), ">= 0"),
+    ],
+)
+def test_reversal_order_blind_accuracy_bad_arguments(X, words):
+    from seqlab.data import reversal_order_blind_accuracy
+
+    with pytest.raises(ValueError, match=words):
+        reversal_order_blind_accuracy(X)

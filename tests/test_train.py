@@ -461,3 +461,104 @@ def test_train_translator_on_another_task(one_thread):
         train_translator(
             _TinyTranslator(), _small_budget(steps=1), train_dates=date_split(0)[0], make_batch=lambda n, g: None
         )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reversal, token accuracy and wall time (lesson 07)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _PositionTable(nn.Module):
+    """Logits from an embedding of (position, symbol): enough to learn reversal without attention."""
+
+    def __init__(self, length=6, n_symbols=4):
+        super().__init__()
+        self.length, self.n_symbols = length, n_symbols
+        self.readout = nn.Linear(length * n_symbols, length * n_symbols)
+
+    def forward(self, X):
+        one_hot = nn.functional.one_hot(X, self.n_symbols).float().flatten(1)
+        return self.readout(one_hot).view(len(X), self.length, self.n_symbols)
+
+
+def test_train_reversal_learns_is_seeded_and_leaves_eval_mode(one_thread):
+    from seqlab.data import reversal_batch
+    from seqlab.train import ReversalBudget, token_accuracy, train_reversal
+
+    budget = ReversalBudget(steps=150, batch_size=32, lr=3e-2, seed=1, length=6, n_symbols=4)
+    torch.manual_seed(0)
+    model = _PositionTable()
+    losses = train_reversal(model, budget)
+    assert len(losses) == 150 and losses[-1] < 0.3 * losses[0] and not model.training
+    X, Y = reversal_batch(500, 6, 4, torch.Generator().manual_seed(99))
+    assert token_accuracy(model, X, Y) > 0.95
+    torch.manual_seed(0)
+    again = train_reversal(_PositionTable(), budget)
+    assert again == losses
+
+
+def test_reversal_budget_default():
+    from seqlab.train import REVERSAL_BUDGET, ReversalBudget
+
+    assert ReversalBudget(steps=200, batch_size=64, lr=3e-3, seed=0, length=16, n_symbols=10) == REVERSAL_BUDGET
+
+
+def test_train_reversal_bad_arguments():
+    from seqlab.train import ReversalBudget, train_reversal
+
+    with pytest.raises(TypeError, match="nn.Module"):
+        train_reversal(lambda X: X)
+    with pytest.raises(TypeError, match="ReversalBudget"):
+        train_reversal(_PositionTable(), budget={"steps": 3})
+    with pytest.raises(ValueError, match=r"\(B, T, 3\).*got torch.Size\(\[64, 6, 4\]\)"):
+        train_reversal(_PositionTable(6, 4), ReversalBudget(steps=1, length=6, n_symbols=3))
+
+
+def test_token_accuracy_counts_positions_ignores_padding_and_restores_mode():
+    from seqlab.train import token_accuracy
+
+    class Echo(nn.Module):
+        def forward(self, X):
+            return nn.functional.one_hot(X, 5).float()
+
+    model = Echo().train()
+    X = torch.tensor([[0, 1, 2, 3], [4, 4, 4, 4]])
+    Y = torch.tensor([[0, 1, 0, 0], [4, 4, PAD_LABEL, PAD_LABEL]])
+    assert token_accuracy(model, X, Y) == pytest.approx(4 / 6)
+    assert model.training, "the model's mode is restored"
+    with pytest.raises(ValueError, match="every label is PAD_LABEL"):
+        token_accuracy(model, X, torch.full_like(Y, PAD_LABEL))
+    with pytest.raises(ValueError, match="int64"):
+        token_accuracy(model, X, Y.float())
+    with pytest.raises(ValueError, match=r"shape of Y"):
+        token_accuracy(model, X[:, :3], Y)
+    with pytest.raises(ValueError, match=r"logits of shape \(B, T, V\)"):
+        token_accuracy(nn.Identity(), X, Y)
+    with pytest.raises(TypeError, match="nn.Module"):
+        token_accuracy(lambda X: X, X, Y)
+
+
+def test_median_wall_time_is_the_median_of_timed_calls(monkeypatch):
+    import seqlab.train as train_module
+    from seqlab.train import median_wall_time
+
+    clock = iter([0.0, 1.0, 10.0, 13.0, 20.0, 22.0])  # three timed calls lasting 1, 3, 2 s
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: next(clock))
+    calls = []
+    assert median_wall_time(lambda: calls.append(1), repeats=3, warmup=2) == 2.0
+    assert len(calls) == 5, "2 warm-up calls + 3 timed calls"
+
+
+def test_median_wall_time_measures_real_time_and_checks_arguments():
+    import time
+
+    from seqlab.train import median_wall_time
+
+    seconds = median_wall_time(lambda: time.sleep(0.01), repeats=3, warmup=0)
+    assert 0.009 < seconds < 0.5
+    with pytest.raises(TypeError, match="function"):
+        median_wall_time(3)
+    with pytest.raises(ValueError, match="repeats"):
+        median_wall_time(lambda: None, repeats=0)
+    with pytest.raises(ValueError, match="warmup"):
+        median_wall_time(lambda: None, warmup=-1)

@@ -664,3 +664,261 @@ def test_random_lstm_weights_shapes_seed_and_peephole():
 def test_random_lstm_weights_bad_arguments(args, error):
     with pytest.raises(error):
         random_lstm_weights(*args)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Self-attention and the Transformer encoder (lesson 07)
+# ---------------------------------------------------------------------------------------------------------------
+
+import math  # noqa: E402
+
+from seqlab.weights import (  # noqa: E402
+    load_encoder_layer,
+    load_multihead_attention,
+    random_layer_norms,
+    torch_attention_mask,
+)
+
+
+class _TinyMHA(nn.Module):
+    """A minimal course-convention multi-head attention, for these tests only (students write their own)."""
+
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.num_heads, self.d_head = num_heads, d_model // num_heads
+        self.W_q, self.W_k = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
+        self.W_v, self.W_o = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
+
+    def forward(self, query, key, value, mask=None):
+        def heads(x):
+            return x.unflatten(-1, (self.num_heads, self.d_head)).transpose(1, 2)
+
+        q, k, v = heads(self.W_q(query)), heads(self.W_k(key)), heads(self.W_v(value))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = scores.softmax(dim=-1)
+        return self.W_o((weights @ v).transpose(1, 2).flatten(-2)), weights
+
+
+class _TinyBlock(nn.Module):
+    def __init__(self, d_model, num_heads, d_ff):
+        super().__init__()
+        self.attn = _TinyMHA(d_model, num_heads)
+        self.ff1, self.ff2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+
+    def forward(self, x, mask=None):
+        x = self.norm1(x + self.attn(x, x, x, mask)[0])
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
+
+
+def _random_params(module, seed):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.5)
+    return module
+
+
+_D_MODEL, _HEADS, _D_FF = 8, 2, 12
+
+
+def _mha_pair(seed=0, dtype=torch.float64):
+    source = _random_params(nn.MultiheadAttention(_D_MODEL, _HEADS, batch_first=True, dtype=dtype), seed)
+    return load_multihead_attention(_TinyMHA(_D_MODEL, _HEADS), source), source
+
+
+@pytest.mark.parametrize("Tq, Tk", [(5, 5), (3, 6)])
+def test_load_multihead_attention_matches_torch_outputs_and_per_head_weights(Tq, Tk):
+    mine, source = _mha_pair()
+    assert mine.W_q.weight.dtype == torch.float64
+    gen = torch.Generator().manual_seed(1)
+    query = torch.randn(2, Tq, _D_MODEL, generator=gen, dtype=torch.float64)
+    key = torch.randn(2, Tk, _D_MODEL, generator=gen, dtype=torch.float64)
+    value = torch.randn(2, Tk, _D_MODEL, generator=gen, dtype=torch.float64)
+    out, weights = mine(query, key, value)
+    out_t, weights_t = source(query, key, value, need_weights=True, average_attn_weights=False)
+    assert weights.shape == weights_t.shape == (2, _HEADS, Tq, Tk)
+    torch.testing.assert_close(out, out_t, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(weights, weights_t, rtol=1e-12, atol=1e-12)
+    # q, k and v really come from W_q, W_k, W_v: swapping two of them changes the output
+    with torch.no_grad():
+        mine.W_q.weight, mine.W_k.weight = mine.W_k.weight, mine.W_q.weight
+    assert not torch.allclose(mine(query, key, value)[1], weights_t)
+
+
+def test_load_multihead_attention_with_course_masks():
+    mine, source = _mha_pair(seed=2)
+    gen = torch.Generator().manual_seed(3)
+    B, Tq, Tk = 3, 4, 6
+    query = torch.randn(B, Tq, _D_MODEL, generator=gen, dtype=torch.float64)
+    memory = torch.randn(B, Tk, _D_MODEL, generator=gen, dtype=torch.float64)
+    causal = torch.ones(Tq, Tk, dtype=torch.bool).tril()  # True = may attend
+    padding = (torch.arange(Tk) < torch.tensor([6, 4, 1]).unsqueeze(1)).view(B, 1, 1, Tk)
+    for mask, attn_mask in (
+        (causal, torch_attention_mask(causal)),
+        (padding, torch_attention_mask(padding, (B, _HEADS, Tq, Tk))),
+    ):
+        out, weights = mine(query, memory, memory, mask)
+        out_t, weights_t = source(query, memory, memory, attn_mask=attn_mask, average_attn_weights=False)
+        torch.testing.assert_close(out, out_t, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(weights, weights_t, rtol=1e-12, atol=1e-12)
+        assert torch.all(weights[~mask.expand(B, _HEADS, Tq, Tk)] == 0)
+
+
+def test_load_multihead_attention_float32_and_chaining():
+    source = _random_params(nn.MultiheadAttention(_D_MODEL, _HEADS, batch_first=True), 4)
+    target = _TinyMHA(_D_MODEL, _HEADS).double()
+    assert load_multihead_attention(target, source) is target
+    assert target.W_o.weight.dtype == torch.float32, "target takes the source's dtype"
+    x = torch.randn(2, 5, _D_MODEL, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(target(x, x, x)[0], source(x, x, x)[0])
+
+
+def test_load_multihead_attention_refuses_what_the_course_cannot_hold():
+    target = _TinyMHA(_D_MODEL, _HEADS)
+    cases = [
+        (nn.MultiheadAttention(_D_MODEL, _HEADS, bias=False), "bias=False"),
+        (nn.MultiheadAttention(_D_MODEL, _HEADS, add_bias_kv=True), "add_bias_kv"),
+        (nn.MultiheadAttention(_D_MODEL, _HEADS, add_zero_attn=True), "add_zero_attn"),
+        (nn.MultiheadAttention(_D_MODEL, _HEADS, kdim=5, vdim=5), "kdim=5, vdim=5"),
+        (nn.MultiheadAttention(_D_MODEL, 4), "num_heads=2 but source has num_heads=4"),
+    ]
+    for source, words in cases:
+        with pytest.raises(ValueError, match=words):
+            load_multihead_attention(target, source)
+    with pytest.raises(TypeError, match="torch.nn.MultiheadAttention"):
+        load_multihead_attention(target, nn.Linear(_D_MODEL, _D_MODEL))
+    with pytest.raises(TypeError, match="nn.Module"):
+        load_multihead_attention({"W_q": None}, nn.MultiheadAttention(_D_MODEL, _HEADS))
+
+
+def test_load_multihead_attention_checks_the_targets_attributes():
+    source = nn.MultiheadAttention(_D_MODEL, _HEADS)
+    missing = _TinyMHA(_D_MODEL, _HEADS)
+    del missing.W_v
+    before = missing.W_q.weight.clone()
+    with pytest.raises(AttributeError, match="'W_v'.*nn.Linear\\(8, 8\\)"):
+        load_multihead_attention(missing, source)
+    wrong = _TinyMHA(_D_MODEL, _HEADS)
+    wrong.W_o = nn.Linear(_D_MODEL, _D_MODEL + 1)
+    with pytest.raises(ValueError, match=r"target.W_o should be an nn.Linear\(8, 8\).*\(out, in\)"):
+        load_multihead_attention(wrong, source)
+    no_bias = _TinyMHA(_D_MODEL, _HEADS)
+    no_bias.W_k = nn.Linear(_D_MODEL, _D_MODEL, bias=False)
+    with pytest.raises(ValueError, match="W_k should have a bias"):
+        load_multihead_attention(no_bias, source)
+    assert torch.equal(missing.W_q.weight, before), "nothing is copied when the target is wrong"
+
+
+def _layer_pair(seed=0, dtype=torch.float64):
+    source = nn.TransformerEncoderLayer(_D_MODEL, _HEADS, _D_FF, dropout=0.0, batch_first=True, dtype=dtype)
+    _random_params(source, seed)
+    random_layer_norms(source, torch.Generator().manual_seed(seed + 100))
+    return load_encoder_layer(_TinyBlock(_D_MODEL, _HEADS, _D_FF), source), source
+
+
+def test_load_encoder_layer_matches_torch_with_and_without_mask():
+    mine, source = _layer_pair()
+    source.eval()
+    x = torch.randn(3, 7, _D_MODEL, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    torch.testing.assert_close(mine(x), source(x), rtol=1e-12, atol=1e-12)
+    causal = torch.ones(7, 7, dtype=torch.bool).tril()
+    torch.testing.assert_close(
+        mine(x, causal), source(x, src_mask=torch_attention_mask(causal)), rtol=1e-12, atol=1e-12
+    )
+    assert not torch.allclose(mine(x, causal), mine(x)), "the mask matters"
+
+
+def test_load_encoder_layer_random_norms_catch_swapped_norms():
+    mine, source = _layer_pair(seed=1)
+    x = torch.randn(2, 5, _D_MODEL, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    expected = source(x)
+    torch.testing.assert_close(mine(x), expected, rtol=1e-12, atol=1e-12)
+    mine.norm1, mine.norm2 = mine.norm2, mine.norm1
+    assert not torch.allclose(mine(x), expected, atol=1e-3), "a block with norm1 and norm2 swapped must differ"
+
+
+def test_load_encoder_layer_float32():
+    source = nn.TransformerEncoderLayer(_D_MODEL, _HEADS, _D_FF, dropout=0.0, batch_first=True)
+    random_layer_norms(source, torch.Generator().manual_seed(0))
+    target = load_encoder_layer(_TinyBlock(_D_MODEL, _HEADS, _D_FF).double(), source)
+    assert target.ff1.weight.dtype == torch.float32 and target.norm2.bias.dtype == torch.float32
+    x = torch.randn(2, 4, _D_MODEL, generator=torch.Generator().manual_seed(8))
+    torch.testing.assert_close(target(x), source.eval()(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"norm_first": True}, "norm_first=True"),
+        ({"activation": "gelu"}, "activation.*relu"),
+        ({"dropout": 0.1}, "dropout"),
+        ({"bias": False}, "bias=False"),
+        ({"layer_norm_eps": 1e-6}, "eps"),
+    ],
+)
+def test_load_encoder_layer_refuses_other_layers(kwargs, words):
+    source = nn.TransformerEncoderLayer(_D_MODEL, _HEADS, _D_FF, **{"dropout": 0.0, **kwargs})
+    with pytest.raises(ValueError, match=words):
+        load_encoder_layer(_TinyBlock(_D_MODEL, _HEADS, _D_FF), source)
+
+
+def test_load_encoder_layer_accepts_relu_module_and_checks_the_target():
+    source = nn.TransformerEncoderLayer(_D_MODEL, _HEADS, _D_FF, dropout=0.0, activation=nn.ReLU())
+    load_encoder_layer(_TinyBlock(_D_MODEL, _HEADS, _D_FF), source)
+    with pytest.raises(TypeError, match="TransformerEncoderLayer"):
+        load_encoder_layer(_TinyBlock(_D_MODEL, _HEADS, _D_FF), nn.MultiheadAttention(_D_MODEL, _HEADS))
+    wrong_ff = _TinyBlock(_D_MODEL, _HEADS, _D_FF + 1)
+    with pytest.raises(ValueError, match=r"target.ff1 should be an nn.Linear\(8, 12\)"):
+        load_encoder_layer(wrong_ff, source)
+    no_norm = _TinyBlock(_D_MODEL, _HEADS, _D_FF)
+    del no_norm.norm2
+    with pytest.raises(AttributeError, match="'norm2'.*LayerNorm\\(8\\)"):
+        load_encoder_layer(no_norm, source)
+    no_attn = _TinyBlock(_D_MODEL, _HEADS, _D_FF)
+    del no_attn.attn
+    with pytest.raises(AttributeError, match="'attn'"):
+        load_encoder_layer(no_attn, source)
+    bad_norm = _TinyBlock(_D_MODEL, _HEADS, _D_FF)
+    bad_norm.norm1 = nn.LayerNorm(_D_MODEL, elementwise_affine=False)
+    before = bad_norm.attn.W_q.weight.clone()
+    with pytest.raises(ValueError, match="target.norm1 should be an nn.LayerNorm\\(8\\) with a weight"):
+        load_encoder_layer(bad_norm, source)
+    assert torch.equal(bad_norm.attn.W_q.weight, before), "nothing is copied when the target is wrong"
+
+
+def test_random_layer_norms_is_seeded_and_checks_arguments():
+    one = random_layer_norms(nn.TransformerEncoderLayer(8, 2, 12), torch.Generator().manual_seed(0))
+    two = random_layer_norms(nn.TransformerEncoderLayer(8, 2, 12), torch.Generator().manual_seed(0))
+    assert torch.equal(one.norm1.weight, two.norm1.weight) and torch.equal(one.norm2.bias, two.norm2.bias)
+    assert not torch.allclose(one.norm1.weight, one.norm2.weight)
+    assert not torch.allclose(one.norm1.bias, torch.zeros(8))
+    assert not torch.equal(one.linear1.weight, two.linear1.weight), "only the layer norms are drawn"
+    with pytest.raises(ValueError, match="no nn.LayerNorm"):
+        random_layer_norms(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="torch.Generator"):
+        random_layer_norms(one, 0)
+    with pytest.raises(ValueError, match="scale"):
+        random_layer_norms(one, scale=0)
+    with pytest.raises(TypeError, match="nn.Module"):
+        random_layer_norms([one])
+
+
+def test_torch_attention_mask_flips_and_expands():
+    causal = torch.ones(3, 3, dtype=torch.bool).tril()
+    assert torch.equal(torch_attention_mask(causal), ~causal)
+    padding = torch.tensor([[True, True, False], [True, False, False]]).view(2, 1, 1, 3)
+    expanded = torch_attention_mask(padding, (2, 4, 5, 3))
+    assert expanded.shape == (8, 5, 3)
+    assert torch.equal(expanded[0], ~padding[0, 0].expand(5, 3))
+    assert torch.equal(expanded[7], ~padding[1, 0].expand(5, 3))
+    with pytest.raises(TypeError, match="bool"):
+        torch_attention_mask(causal.float())
+    with pytest.raises(ValueError, match="needs shape"):
+        torch_attention_mask(padding)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        torch_attention_mask(padding, (3, 4, 5, 3))
+    with pytest.raises(ValueError, match="four positive ints"):
+        torch_attention_mask(padding, (2, 4, 5))

@@ -62,6 +62,8 @@ __all__ = [
     "COPY_FIRST_SYMBOL",
     "CopyBatch",
     "copy_batch",
+    "reversal_batch",
+    "reversal_order_blind_accuracy",
 ]
 
 #: MSE of always predicting the mean (1.0) on the adding problem: Var(U1 + U2) = 2/12 = 1/6.
@@ -629,3 +631,69 @@ def copy_batch(
     tgt_out[:, :longest] = torch.where(real, symbols, PAD_LABEL)
     tgt_out[rows, lengths] = DATE_EOS_ID
     return CopyBatch(src, lengths, tgt_in, tgt_out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reversing a symbol string (lesson 07): a task that is all about positions
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def reversal_batch(
+    batch_size: int, length: int, n_symbols: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Strings of ``length`` symbols drawn uniformly from ``0 … n_symbols - 1``, to be written backwards.
+
+    The target at position ``t`` is the input at position ``length - 1 - t``: the symbols are easy, *where* to
+    look is everything.  ``X = [[3, 1, 4, 1]]`` gives ``Y = [[1, 4, 1, 3]]``.
+
+    Returns:
+        ``X`` ``(B, T)`` and ``Y = X.flip(1)`` ``(B, T)``, int64 symbol ids, ``T = length``.
+    """
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("length", length)
+    _check_positive_int("n_symbols", n_symbols, minimum=2)
+    _check_generator(generator)
+    X = torch.randint(0, n_symbols, (batch_size, length), generator=generator)
+    return X, X.flip(1)
+
+
+def reversal_order_blind_accuracy(X: torch.Tensor) -> float:
+    """The best expected token accuracy at reversing ``X`` of any model that cannot tell positions apart.
+
+    A model that sees a sequence only as a multiset of tokens (self-attention without positional encoding and
+    without a mask is one: it is permutation-equivariant) gives every position that holds the same token the same
+    output.  Knowing the multiset, the target of a position holding ``s`` is the token at the mirrored position,
+    which, over all orders of that multiset, is any of the *other* tokens with equal probability (for an odd
+    length, the middle position is its own mirror).  The best such model answers the most frequent of them; this
+    returns its expected accuracy, exactly, averaged over the rows of ``X``.  For ``T = 16`` and 10 symbols it is
+    about 0.24, above the 0.1 of guessing but far from reversing: counting symbols is all a position-blind model
+    can do.  A trained model's accuracy on one batch can exceed it only by sampling noise.
+
+    Args:
+        X: ``(B, T)`` int64 input tokens (e.g. from :func:`reversal_batch`), ``T >= 2``.
+
+    Returns:
+        A float in ``[0, 1]``.
+    """
+    if not isinstance(X, torch.Tensor) or X.dim() != 2 or X.dtype != torch.long:
+        raise ValueError(
+            f"X should be a (B, T) int64 tensor of tokens, got "
+            f"{getattr(X, 'dtype', type(X).__name__)} {tuple(getattr(X, 'shape', ()))}"
+        )
+    B, T = X.shape
+    if T < 2 or B < 1:
+        raise ValueError(f"X should have at least one row and two positions, got shape {(B, T)}")
+    if int(X.min()) < 0:
+        raise ValueError("X should hold token ids >= 0")
+    mirrored_pairs = 2 * (T // 2)  # ordered pairs (i, T-1-i) with i != T-1-i
+    total = 0.0
+    for row in X:
+        counts = torch.bincount(row).double()  # (V,)
+        present = counts > 0
+        # expected number of right answers when every position holding s answers u:
+        # pairs * c_s * (c_u - [u == s]) / (T (T - 1))  +  [T odd] * [u == s] * c_s / T
+        same = torch.eye(len(counts), dtype=torch.float64)
+        right = mirrored_pairs * counts[:, None] * (counts[None, :] - same) / (T * (T - 1))
+        right += (T % 2) * same * counts[:, None] / T
+        total += float(right[present].max(dim=1).values.sum()) / T
+    return total / B

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime
 import math
+import statistics
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -40,6 +42,7 @@ from seqlab.data import (
     date_batch_from_examples,
     date_split,
     date_target_decode,
+    reversal_batch,
 )
 from seqlab.session import progress_enabled
 
@@ -57,6 +60,11 @@ __all__ = [
     "train_translator",
     "evaluate_translator",
     "copy_accuracy_by_length",
+    "REVERSAL_BUDGET",
+    "ReversalBudget",
+    "train_reversal",
+    "token_accuracy",
+    "median_wall_time",
 ]
 
 T = TypeVar("T")
@@ -442,3 +450,130 @@ def copy_accuracy_by_length(model: nn.Module, batch: CopyBatch) -> list[tuple[in
         same = batch.src_lengths == length
         rows.append((int(length), float(right[same].sum()) / (int(same.sum()) * length), int(same.sum())))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token classifiers on the reversal task, and wall time (lesson 07; median_wall_time also serves lesson 08)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReversalBudget:
+    """Everything that makes two reversal runs comparable: the task, the steps, the optimiser.
+
+    Each step draws a fresh batch ``reversal_batch(batch_size, length, n_symbols, gen)`` from a generator seeded
+    with ``seed``.  Budgets are in steps, never seconds.
+    """
+
+    steps: int = 200
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    length: int = 16
+    n_symbols: int = 10
+
+
+#: Lesson 07's reversal budget: 200 Adam steps of 64 strings (length 16, 10 symbols) at lr 3e-3.  With it, a
+#: 2-layer post-norm encoder (d_model 32, 2 heads, d_ff 64, sinusoidal positions) reverses 1000 held-out strings
+#: with token accuracy 1.000 (seeds 0 and 1) in about 2 s on one core; without positional encoding the same model
+#: stays at about 0.24, the best a position-blind model can do (``seqlab.data.reversal_order_blind_accuracy``).
+REVERSAL_BUDGET = ReversalBudget()
+
+
+def _token_logits(model: nn.Module, X: torch.Tensor, n_symbols: int | None = None) -> torch.Tensor:
+    logits = model(X)
+    if (
+        not isinstance(logits, torch.Tensor)
+        or logits.dim() != 3
+        or logits.shape[:2] != X.shape[:2]
+        or (n_symbols is not None and logits.shape[2] != n_symbols)
+    ):
+        expected = f"(B, T, {n_symbols})" if n_symbols is not None else "(B, T, V)"
+        raise ValueError(
+            f"model(X) should return logits of shape {expected} with (B, T) = {tuple(X.shape[:2])}, "
+            f"got {getattr(logits, 'shape', type(logits).__name__)}"
+        )
+    return logits
+
+
+def train_reversal(model: nn.Module, budget: ReversalBudget = REVERSAL_BUDGET, desc: str = "reversal") -> list[float]:
+    """Train a token classifier to reverse strings: ``model(X)`` with ``X`` ``(B, T)`` int64 returns logits
+    ``(B, T, n_symbols)``, and position ``t`` should predict ``X[:, T - 1 - t]``.
+
+    The loss is the cross-entropy per token on a fresh batch at every step (see ``ReversalBudget``); the model is
+    left in eval mode.
+
+    Returns:
+        The training loss at every step.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
+    if not isinstance(budget, ReversalBudget):
+        raise TypeError(f"budget should be a ReversalBudget, got {type(budget).__name__}")
+    gen = torch.Generator().manual_seed(budget.seed)
+    model.train()
+
+    def loss_on_fresh_batch(step: int) -> torch.Tensor:
+        X, Y = reversal_batch(budget.batch_size, budget.length, budget.n_symbols, gen)
+        logits = _token_logits(model, X, budget.n_symbols)
+        return nn.functional.cross_entropy(logits.reshape(-1, budget.n_symbols), Y.reshape(-1))
+
+    losses = fit(loss_on_fresh_batch, model, budget.steps, lr=budget.lr, desc=desc)
+    model.eval()
+    return losses
+
+
+def token_accuracy(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
+    """Share of positions where the argmax of ``model(X)`` equals ``Y`` (positions labelled ``PAD_LABEL`` are not
+    counted), computed in eval mode without gradients.
+
+    Args:
+        model: ``model(X)`` returns logits ``(B, T, V)``.
+        X: ``(B, T)`` model input (e.g. int64 tokens); Y: ``(B, T)`` int64 targets.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
+    if not isinstance(Y, torch.Tensor) or Y.dim() != 2 or Y.dtype != torch.long:
+        raise ValueError(f"Y should be a (B, T) int64 tensor of targets, got {getattr(Y, 'shape', type(Y).__name__)}")
+    if not isinstance(X, torch.Tensor) or tuple(X.shape[:2]) != tuple(Y.shape):
+        raise ValueError(f"X should start with the shape of Y, (B, T) = {tuple(Y.shape)}")
+    counted = Y != PAD_LABEL
+    if not counted.any():
+        raise ValueError("Y has no position to count: every label is PAD_LABEL")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = _token_logits(model, X)
+    finally:
+        model.train(was_training)
+    right = (logits.argmax(dim=-1) == Y) & counted
+    return float(right.sum()) / float(counted.sum())
+
+
+def median_wall_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock time of ``fn()`` in seconds, over ``repeats`` timed calls after ``warmup`` untimed ones.
+
+    Uses ``time.perf_counter``.  Wrap ``fn`` in ``torch.no_grad()`` yourself if it should not record gradients::
+
+        def forward():
+            with torch.no_grad():
+                layer(X)
+
+        seconds = median_wall_time(forward, repeats=3)
+
+    Wall time depends on the machine and on whatever else runs on it: print it in a figure or a rounded table,
+    never assert an exact value.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn should be a function of no arguments, got {type(fn).__name__}")
+    _check_positive_int("repeats", repeats)
+    _check_positive_int("warmup", warmup, minimum=0)
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

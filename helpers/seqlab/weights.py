@@ -557,3 +557,259 @@ def random_lstm_weights(
         for key in LSTM_PEEPHOLE_KEYS:
             p[key] = torch.randn(hidden_size, generator=generator, dtype=dtype) * 0.5
     return {name: tensor.requires_grad_(requires_grad) for name, tensor in p.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Self-attention and the Transformer encoder (lesson 07)
+#
+# The course's modules are duck-typed here (seqlab never imports a notebook's classes):
+#
+#     multi-head attention: attributes W_q, W_k, W_v, W_o, each an nn.Linear(d_model, d_model) with bias;
+#         q = query @ W_q.weight.T + W_q.bias (nn.Linear stores its weight as (out, in)).
+#     encoder block:        attributes attn (a multi-head attention as above), ff1 (Linear d_model -> d_ff),
+#         ff2 (Linear d_ff -> d_model), norm1, norm2 (LayerNorm(d_model)); post-norm:
+#         x = norm1(x + attn(x, x, x, mask)[0]);  x = norm2(x + ff2(relu(ff1(x)))).
+#
+# torch.nn.MultiheadAttention stacks the three input projections in in_proj_weight (3d, d) = [W_q; W_k; W_v]
+# (each already (out, in), like nn.Linear) and in_proj_bias (3d,); its output projection is out_proj.
+# Head h uses the rows h*d/heads … (h+1)*d/heads of each projection, as the course's split into heads does.
+#
+# Masks: the course's bool masks say True = MAY attend; nn.MultiheadAttention's bool attn_mask says True = may
+# NOT attend (masked out).  torch_attention_mask converts.
+# ---------------------------------------------------------------------------------------------------------------
+
+__all__ += [
+    "load_multihead_attention",
+    "load_encoder_layer",
+    "random_layer_norms",
+    "torch_attention_mask",
+]
+
+
+def _linear_part(target: nn.Module, owner: str, name: str, shape: tuple[int, int]) -> nn.Module:
+    """``getattr(target, name)`` checked to be Linear-like: a ``weight`` of ``shape`` (out, in) and a bias (out,)."""
+    layer = getattr(target, name, None)
+    if layer is None:
+        raise AttributeError(f"{owner} should have an attribute {name!r}: an nn.Linear({shape[1]}, {shape[0]})")
+    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    if not isinstance(weight, torch.Tensor) or tuple(weight.shape) != shape:
+        raise ValueError(
+            f"{owner}.{name} should be an nn.Linear({shape[1]}, {shape[0]}), whose weight has shape {shape} "
+            f"(out, in), got {getattr(weight, 'shape', type(weight).__name__)}"
+        )
+    if not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (shape[0],):
+        raise ValueError(f"{owner}.{name} should have a bias of shape ({shape[0]},): build it with bias=True")
+    return layer
+
+
+def _check_target_module(target: object, role: str) -> nn.Module:
+    if not isinstance(target, nn.Module):
+        raise TypeError(f"target should be the course's {role} (an nn.Module), got {type(target).__name__}")
+    return target
+
+
+def load_multihead_attention(target: nn.Module, source: nn.MultiheadAttention) -> nn.Module:
+    """Copy a ``torch.nn.MultiheadAttention``'s weights into the course's multi-head attention (in place).
+
+    ``source.in_proj_weight`` ``(3d, d)`` is split into ``target.W_q``, ``W_k``, ``W_v`` (weights ``(d, d)``,
+    (out, in) as nn.Linear stores them) and ``in_proj_bias`` ``(3d,)`` into their biases; ``source.out_proj``
+    goes to ``target.W_o``.  ``target`` is converted to ``source``'s dtype.  Then, for ``query (B, Tq, d)``,
+    ``key``/``value`` ``(B, Tk, d)`` and a course mask ``m`` (True = may attend)::
+
+        out, weights = target(query, key, value, m)      # weights (B, heads, Tq, Tk)
+        out_t, weights_t = source(query, key, value, attn_mask=torch_attention_mask(m, ...),
+                                  need_weights=True, average_attn_weights=False)   # source built batch_first=True
+
+    agree.  The number of heads cannot be copied: build ``target`` with ``source.num_heads`` heads (checked when
+    ``target`` has an int attribute ``num_heads``).
+
+    Args:
+        target: the course's module, with attributes ``W_q, W_k, W_v, W_o``, each an ``nn.Linear(d, d)`` with bias.
+        source: ``nn.MultiheadAttention(d, num_heads)`` with ``bias=True``, no ``add_bias_kv``, no ``add_zero_attn``
+            and ``kdim = vdim = d``.
+
+    Returns:
+        ``target`` itself, for chaining.
+    """
+    _check_target_module(target, "multi-head attention")
+    if not isinstance(source, nn.MultiheadAttention):
+        raise TypeError(f"source should be a torch.nn.MultiheadAttention, got {type(source).__name__}")
+    d = source.embed_dim
+    if not source._qkv_same_embed_dim or source.in_proj_weight is None:
+        raise ValueError(
+            f"source has kdim={source.kdim}, vdim={source.vdim} different from embed_dim={d}: the course's "
+            "attention projects keys and values from d_model, so build the source without kdim/vdim"
+        )
+    if source.in_proj_bias is None or source.out_proj.bias is None:
+        raise ValueError("source was built with bias=False, but the course's W_q, W_k, W_v, W_o have biases")
+    if source.bias_k is not None or source.bias_v is not None:
+        raise ValueError("source was built with add_bias_kv=True (an extra learned key/value): the course has none")
+    if source.add_zero_attn:
+        raise ValueError("source was built with add_zero_attn=True (an extra zero key/value): the course has none")
+    heads = getattr(target, "num_heads", None)
+    if isinstance(heads, int) and not isinstance(heads, bool) and heads != source.num_heads:
+        raise ValueError(
+            f"target has num_heads={heads} but source has num_heads={source.num_heads}: the weights would be "
+            "split into heads differently, build both with the same number of heads"
+        )
+    parts = {name: _linear_part(target, "target", name, (d, d)) for name in ("W_q", "W_k", "W_v", "W_o")}
+    dtype = source.in_proj_weight.dtype
+    target.to(dtype=dtype)
+    weights = source.in_proj_weight.detach().split(d, dim=0)
+    biases = source.in_proj_bias.detach().split(d)
+    with torch.no_grad():
+        for name, weight, bias in zip(("W_q", "W_k", "W_v"), weights, biases, strict=True):
+            parts[name].weight.copy_(weight)
+            parts[name].bias.copy_(bias)
+        parts["W_o"].weight.copy_(source.out_proj.weight)
+        parts["W_o"].bias.copy_(source.out_proj.bias)
+    return target
+
+
+def _is_relu(activation: object) -> bool:
+    return activation is nn.functional.relu or activation is torch.relu or isinstance(activation, nn.ReLU)
+
+
+def _layer_norm_part(target: nn.Module, name: str, source_norm: nn.LayerNorm, d: int) -> nn.Module:
+    """``getattr(target, name)`` checked to be LayerNorm-like: weight and bias ``(d,)``, the source's eps."""
+    norm = getattr(target, name, None)
+    if norm is None:
+        raise AttributeError(f"target should have an attribute {name!r}: an nn.LayerNorm({d})")
+    for part in ("weight", "bias"):
+        tensor = getattr(norm, part, None)
+        if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != (d,):
+            raise ValueError(
+                f"target.{name} should be an nn.LayerNorm({d}) with a {part} of shape ({d},), "
+                f"got {getattr(tensor, 'shape', type(tensor).__name__)}"
+            )
+    eps = getattr(norm, "eps", None)
+    if isinstance(eps, float) and eps != source_norm.eps:
+        raise ValueError(f"target.{name} has eps={eps} but source has layer_norm_eps={source_norm.eps}: use the same")
+    return norm
+
+
+def load_encoder_layer(target: nn.Module, source: nn.TransformerEncoderLayer) -> nn.Module:
+    """Copy a ``torch.nn.TransformerEncoderLayer``'s weights into the course's encoder block (in place).
+
+    ``source.self_attn`` goes to ``target.attn`` (see :func:`load_multihead_attention`), ``linear1`` to ``ff1``,
+    ``linear2`` to ``ff2``, ``norm1`` to ``norm1`` and ``norm2`` to ``norm2``.  ``target`` is converted to
+    ``source``'s dtype.  Then ``target(x)`` equals ``source(x)`` for ``x`` ``(B, T, d)`` (build the source with
+    ``batch_first=True``; with a mask ``m`` (True = may attend), ``source(x, src_mask=~m)``).  The layer norms of a
+    fresh source are all ones and zeros, so a test that wants to catch ``norm1`` and ``norm2`` swapped should call
+    :func:`random_layer_norms` on the source first.
+
+    Args:
+        target: the course's block, with attributes ``attn``, ``ff1`` (``nn.Linear(d, d_ff)``), ``ff2``
+            (``nn.Linear(d_ff, d)``), ``norm1``, ``norm2`` (``nn.LayerNorm(d)``).
+        source: ``nn.TransformerEncoderLayer(d, nhead, d_ff, dropout=0.0)`` with ``activation="relu"``,
+            ``norm_first=False`` and biases (the course's block is post-norm, as in the paper).
+
+    Returns:
+        ``target`` itself, for chaining.
+    """
+    _check_target_module(target, "encoder block")
+    if not isinstance(source, nn.TransformerEncoderLayer):
+        raise TypeError(f"source should be a torch.nn.TransformerEncoderLayer, got {type(source).__name__}")
+    if source.norm_first:
+        raise ValueError(
+            "source was built with norm_first=True (pre-norm), but the course's block is post-norm: "
+            "x = norm1(x + attn(x)), then x = norm2(x + ff(x)); build the source with norm_first=False"
+        )
+    if not _is_relu(source.activation):
+        raise ValueError(f"source uses the activation {source.activation!r}, but the course's block uses relu")
+    dropouts = {
+        "dropout": source.dropout.p,
+        "dropout1": source.dropout1.p,
+        "dropout2": source.dropout2.p,
+        "self_attn.dropout": source.self_attn.dropout,
+    }
+    active = {name: p for name, p in dropouts.items() if p > 0}
+    if active:
+        raise ValueError(f"source has dropout {active}: the course's block has none, build the source with dropout=0.0")
+    d, d_ff = source.linear1.in_features, source.linear1.out_features
+    if source.linear1.bias is None or source.linear2.bias is None or source.norm1.bias is None:
+        raise ValueError("source was built with bias=False, but the course's block has biases")
+    attn = getattr(target, "attn", None)
+    if not isinstance(attn, nn.Module):
+        raise AttributeError("target should have an attribute 'attn': the course's MultiHeadAttention(d_model, heads)")
+    ff1 = _linear_part(target, "target", "ff1", (d_ff, d))
+    ff2 = _linear_part(target, "target", "ff2", (d, d_ff))
+    norms = {name: _layer_norm_part(target, name, getattr(source, name), d) for name in ("norm1", "norm2")}
+    load_multihead_attention(attn, source.self_attn)
+    target.to(dtype=source.linear1.weight.dtype)
+    with torch.no_grad():
+        ff1.weight.copy_(source.linear1.weight)
+        ff1.bias.copy_(source.linear1.bias)
+        ff2.weight.copy_(source.linear2.weight)
+        ff2.bias.copy_(source.linear2.bias)
+        for name, norm in norms.items():
+            norm.weight.copy_(getattr(source, name).weight)
+            norm.bias.copy_(getattr(source, name).bias)
+    return target
+
+
+def random_layer_norms(module: nn.Module, generator: torch.Generator | None = None, scale: float = 0.5) -> nn.Module:
+    """Give every ``nn.LayerNorm`` inside ``module`` random parameters (in place), in ``module.modules()`` order.
+
+    A fresh LayerNorm has weight 1 and bias 0, so two of them are interchangeable: a block that applies ``norm2``
+    where ``norm1`` belongs passes any test with fresh norms.  Afterwards each weight is ``1 + scale * N(0, 1)``
+    and each bias ``scale * N(0, 1)`` (drawn weight then bias, norm by norm), so they differ.
+
+    Args:
+        module: e.g. an ``nn.TransformerEncoderLayer`` (before :func:`load_encoder_layer` copies it).
+        generator: a ``torch.Generator`` for reproducible draws (default: torch's global generator).
+        scale: spread of the random parameters (positive).
+
+    Returns:
+        ``module`` itself, for chaining.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module should be an nn.Module, got {type(module).__name__}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+        raise ValueError(f"scale should be a positive number, got {scale!r}")
+    norms = [m for m in module.modules() if isinstance(m, nn.LayerNorm)]
+    if not norms:
+        raise ValueError(f"module ({type(module).__name__}) contains no nn.LayerNorm")
+    with torch.no_grad():
+        for norm in norms:
+            for tensor, center in ((norm.weight, 1.0), (norm.bias, 0.0)):
+                if tensor is not None:
+                    noise = torch.randn(tensor.shape, generator=generator, dtype=torch.float64)
+                    tensor.copy_(center + scale * noise)
+    return module
+
+
+def torch_attention_mask(mask: torch.Tensor, shape: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """The course's bool mask (True = may attend) as ``nn.MultiheadAttention``'s ``attn_mask`` (True = masked out).
+
+    Args:
+        mask: bool, ``(Tq, Tk)`` or anything broadcastable to ``shape``.
+        shape: ``(B, heads, Tq, Tk)``: needed for a mask that is not ``(Tq, Tk)``, e.g. a per-example padding mask
+            ``(B, 1, 1, Tk)``; the result is then ``(B * heads, Tq, Tk)``, the 3-D form PyTorch accepts.
+
+    Returns:
+        ``~mask`` (``(Tq, Tk)``) or ``~mask`` broadcast to ``shape`` and reshaped to ``(B * heads, Tq, Tk)``.
+    """
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError(
+            f"mask should be a bool tensor (True = may attend), got {getattr(mask, 'dtype', type(mask).__name__)}"
+        )
+    if shape is None:
+        if mask.dim() != 2:
+            raise ValueError(
+                f"a mask of shape {tuple(mask.shape)} needs shape=(B, heads, Tq, Tk) to be expanded; "
+                "only a (Tq, Tk) mask can be used as it is"
+            )
+        return ~mask
+    if len(shape) != 4 or not all(isinstance(n, int) and n >= 1 for n in shape):
+        raise ValueError(f"shape should be (B, heads, Tq, Tk), four positive ints, got {shape!r}")
+    try:
+        full = mask.expand(*shape)
+    except RuntimeError:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to (B, heads, Tq, Tk) = {shape}"
+        ) from None
+    B, heads, Tq, Tk = shape
+    return (~full).reshape(B * heads, Tq, Tk)
