@@ -86,7 +86,7 @@ def source_category(verdict: str) -> str:
 
 def gathered_category(verdict: str) -> str:
     phrases = BOLD.findall(verdict)
-    assert phrases and phrases[0] in CATEGORIES, f"a gathered verdict starts with one of {CATEGORIES} in bold: {verdict}"
+    assert phrases and phrases[0] in CATEGORIES, f"a gathered verdict starts with one of {CATEGORIES}, bold: {verdict}"
     return phrases[0]
 
 
@@ -146,7 +146,8 @@ def test_every_claim_of_a_lesson_is_gathered_unchanged(lesson):
             assert gathered_category(gathered_verdict) == verdicts[marker.group(1)], claim
         else:
             assert gathered_category(gathered_verdict) == category, (
-                f"{claim!r}: lesson {number} says {verdict!r}, which is {category!r}; lesson 08 says {gathered_verdict!r}"
+                f"{claim!r}: lesson {number} says {verdict!r}, which is {category!r}; "
+                f"lesson 08 says {gathered_verdict!r}"
             )
     assert len(gathered) == len(sources), f"lesson 08 lists rows for lesson {number} that lesson {number} does not have"
 
