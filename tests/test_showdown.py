@@ -311,6 +311,12 @@ def test_table_and_plot(tmp_path):
     assert "| LSTM (104 params) |" in table and "T = 3" in table and "delay = 5" in table
     assert "| RNN (103 params) | 1.000 ✓ | 1.000 ✓ |" in table  # copy: median accuracy, solved in every seed
     assert "0.0030 ✓" in table and "0.0050 ✓" in table
+    two_seeds = dataclasses.replace(TINY, seeds=(0, 1))
+    runs = fake_results(two_seeds)
+    runs = [dataclasses.replace(r, solved=False) if r.key == ("copy", "rnn", 3, 1) else r for r in runs]
+    assert "| RNN (103 params) | 1.000 (1/2 ✓) | 1.000 ✓ |" in showdown_table(
+        save_showdown_results(runs, tmp_path / "two.json", "c", two_seeds)
+    )
     seconds = showdown_table(stored, "seconds")
     assert "training seconds" in seconds and "| 2 |" in seconds
     with pytest.raises(ValueError, match="what"):

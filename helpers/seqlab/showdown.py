@@ -558,7 +558,8 @@ def showdown_table(stored: ShowdownResults, what: str = "metric") -> str:
     Args:
         stored: e.g. ``load_showdown_results()``.
         what: ``"metric"``: the median over seeds of the test MSE (adding) or answer accuracy (copy), with ``✓``
-            when every seed solved the cell; ``"seconds"``: the median training time in seconds.
+            when every seed solved the cell and e.g. ``(1/2 ✓)`` when only some did; ``"seconds"``: the median
+            training time in seconds (of the stored run: its machine, two workers at once).
     """
     if what not in ("metric", "seconds"):
         raise ValueError(f"what should be 'metric' or 'seconds', got {what!r}")
@@ -590,7 +591,8 @@ def showdown_table(stored: ShowdownResults, what: str = "metric") -> str:
                 elif what == "seconds":
                     row.append(f"{statistics.median(r.seconds for r in rs):.0f}")
                 else:
-                    mark = " ✓" if all(r.solved for r in rs) else ""
+                    solved = sum(r.solved for r in rs)
+                    mark = " ✓" if solved == len(rs) else f" ({solved}/{len(rs)} ✓)" if solved else ""
                     row.append(_format_metric(task, statistics.median(r.metric for r in rs)) + mark)
             lines.append(f"| {_NAMES[kind]} ({params:,} params) | " + " | ".join(row) + " |")
     return "\n".join(lines)
