@@ -63,6 +63,9 @@ SIGNATURES = {
         "EncoderBlock.__init__": ["d_model", "num_heads", "d_ff"],
         "EncoderBlock.forward": ["x", "mask"],
     },
+    "08_showdown": {
+        "copy_memory_batch": ["batch_size", "n_symbols", "delay", "generator"],
+    },
 }
 
 

@@ -64,6 +64,11 @@ __all__ = [
     "copy_batch",
     "reversal_batch",
     "reversal_order_blind_accuracy",
+    "MEMORY_BLANK",
+    "MEMORY_ALPHABET",
+    "MEMORY_CUE",
+    "MEMORY_VOCAB",
+    "MEMORY_CHANCE_ACCURACY",
 ]
 
 #: MSE of always predicting the mean (1.0) on the adding problem: Var(U1 + U2) = 2/12 = 1/6.
@@ -697,3 +702,19 @@ def reversal_order_blind_accuracy(X: torch.Tensor) -> float:
         right += (T % 2) * same * counts[:, None] / T
         total += float(right[present].max(dim=1).values.sum()) / T
     return total / B
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The copy-memory task (lesson 08): token ids shared by the student's copy_memory_batch and the showdown
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Token id of a blank: the delay, the answer slots of the input, and every target before the answer.
+MEMORY_BLANK = 0
+#: Number of symbols to remember; the symbols are the ids ``1 … MEMORY_ALPHABET``.
+MEMORY_ALPHABET = 8
+#: Token id of the cue that asks for the symbols back.
+MEMORY_CUE = 9
+#: Size of the copy-memory vocabulary: the blank, the symbols and the cue (ids ``0 … 9``).
+MEMORY_VOCAB = 10
+#: Accuracy on the answer positions of a model without memory: symbols are uniform, so guessing any one scores 1/8.
+MEMORY_CHANCE_ACCURACY = 1 / MEMORY_ALPHABET

@@ -8,14 +8,21 @@ task (lessons 02, 03, 04 and 08) need fast, well-tested versions of them, and us
     model = RecurrentRegressor("lstm", input_size=2, hidden_size=32)
     y = model(X)                 # (B, T, 2) -> (B, 1): a readout of the last state
     H_all = model.states(X)      # (B, T, 32): every hidden state h_1 ... h_T
+
+Lesson 08 pits four kinds of model against each other on two tasks, with the same interfaces:
+
+    RecurrentRegressor / TransformerRegressor   (B, T, D) float32 -> (B, O)      (the adding problem)
+    RecurrentTagger    / TransformerTagger      (B, T) int64 tokens -> (B, T, V) (copy-memory)
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["RECURRENT_LAYERS", "RecurrentRegressor"]
+__all__ = ["RECURRENT_LAYERS", "RecurrentRegressor", "RecurrentTagger", "TransformerRegressor", "TransformerTagger"]
 
 #: The recurrent layer behind each ``kind`` of RecurrentRegressor.
 RECURRENT_LAYERS: dict[str, type[nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -49,3 +56,152 @@ class RecurrentRegressor(nn.Module):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, O), read off the last hidden state."""
         return self.readout(self.states(X)[:, -1])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token taggers and Transformer encoders (lesson 08: the showdown)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_size(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} should be a positive int, got {value!r}")
+    return value
+
+
+def _check_tokens(tokens: object, vocab_size: int) -> torch.Tensor:
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.dtype != torch.long:
+        raise ValueError(
+            f"tokens should be a (B, T) int64 tensor, got "
+            f"{getattr(tokens, 'dtype', type(tokens).__name__)} {tuple(getattr(tokens, 'shape', ()))}"
+        )
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size):
+        raise ValueError(
+            f"tokens should be ids from 0 to {vocab_size - 1}, got {int(tokens.min())} … {int(tokens.max())}"
+        )
+    return tokens
+
+
+class RecurrentTagger(nn.Module):
+    """One recurrent layer (tanh RNN, GRU or LSTM) that reads one-hot tokens and predicts a token at every step.
+
+    No embedding table: token ``v`` enters as the one-hot vector ``e_v``, so the recurrent layer's input weights
+    play the embedding's part.  A linear readout maps each hidden state to ``vocab_size`` logits.
+
+    Args:
+        kind: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        vocab_size: V, token ids ``0 … V - 1`` in and V logits out.
+        hidden_size: H.
+    """
+
+    def __init__(self, kind: str, vocab_size: int, hidden_size: int) -> None:
+        super().__init__()
+        if kind not in RECURRENT_LAYERS:
+            raise ValueError(f"kind should be one of {sorted(RECURRENT_LAYERS)}, got {kind!r}")
+        self.kind = kind
+        self.vocab_size = _check_size("vocab_size", vocab_size)
+        self.recurrent = RECURRENT_LAYERS[kind](vocab_size, _check_size("hidden_size", hidden_size), batch_first=True)
+        self.readout = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 token ids -> (B, T, V) logits."""
+        _check_tokens(tokens, self.vocab_size)
+        X = nn.functional.one_hot(tokens, self.vocab_size).float()  # (B, T, V)
+        H_all, _ = self.recurrent(X)  # (B, T, H)
+        return self.readout(H_all)
+
+
+def _sinusoids(length: int, d_model: int) -> torch.Tensor:
+    """(length, d_model) fixed sinusoidal positions (Vaswani et al. 2017), float32; d_model even.
+
+    Row ``t`` holds ``sin(t w_i)`` in column ``2i`` and ``cos(t w_i)`` in column ``2i + 1``, ``w_i = 10000^(-2i/d)``.
+    """
+    steps = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (T, 1)
+    rates = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))  # (d/2,)
+    table = torch.zeros(length, d_model, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(steps * rates)
+    table[:, 1::2] = torch.cos(steps * rates)
+    return table.float()
+
+
+class _TransformerEncoder(nn.Module):
+    """Input map (built by the subclass) + fixed sinusoidal positions -> ``num_layers`` post-norm encoder layers.
+
+    Non-causal: every position attends to every position.  Dropout is 0, so training is deterministic.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, num_layers: int, max_len: int) -> None:
+        super().__init__()
+        for name, value in (("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff), ("num_layers", num_layers),
+                            ("max_len", max_len)):  # fmt: skip
+            _check_size(name, value)
+        if d_model % 2 or d_model % num_heads:
+            raise ValueError(f"d_model should be even and divisible by num_heads, got {d_model} and {num_heads}")
+        self.d_model, self.num_heads, self.d_ff, self.max_len = d_model, num_heads, d_ff, max_len
+        layer = nn.TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.register_buffer("positions", _sinusoids(max_len, d_model), persistent=False)  # (max_len, d)
+
+    def encode(self, Z: torch.Tensor) -> torch.Tensor:
+        """(B, T, d_model) input vectors -> (B, T, d_model) encoder outputs (positions are added here)."""
+        T = Z.shape[1]
+        if self.max_len < T:
+            raise ValueError(f"sequences of {T} steps are longer than max_len={self.max_len}: build a larger max_len")
+        return self.encoder(Z + self.positions[:T])
+
+
+class TransformerRegressor(_TransformerEncoder):
+    """A Transformer encoder that reads real-valued steps and predicts from its LAST position.
+
+    ``Linear(D, d_model)`` per step, plus fixed sinusoidal positions, then ``num_layers`` (default 1)
+    ``nn.TransformerEncoderLayer`` (post-norm, ReLU, no dropout, non-causal), then ``Linear(d_model, O)`` of the
+    last position's output: the counterpart of :class:`RecurrentRegressor`.
+
+    Args:
+        input_size: D, features per step.
+        d_model, num_heads, d_ff: the encoder layer's width, heads and feed-forward width.
+        output_size: O.
+        num_layers: encoder layers.
+        max_len: longest sequence accepted (positions are precomputed up to it).
+    """
+
+    def __init__(self, input_size: int, d_model: int, num_heads: int, d_ff: int, output_size: int = 1,
+                 num_layers: int = 1, max_len: int = 1024) -> None:  # fmt: skip
+        super().__init__(d_model, num_heads, d_ff, num_layers, max_len)
+        self.input_size = _check_size("input_size", input_size)
+        self.embed = nn.Linear(input_size, d_model)
+        self.readout = nn.Linear(d_model, _check_size("output_size", output_size))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) float -> (B, O), read off the last position."""
+        if not isinstance(X, torch.Tensor) or X.dim() != 3 or X.shape[-1] != self.input_size:
+            raise ValueError(
+                f"X should be a (B, T, {self.input_size}) tensor, got {getattr(X, 'shape', type(X).__name__)}"
+            )
+        return self.readout(self.encode(self.embed(X))[:, -1])
+
+
+class TransformerTagger(_TransformerEncoder):
+    """A Transformer encoder that reads tokens and predicts a token at every position.
+
+    ``nn.Embedding(V, d_model)`` (the same as a one-hot vector times a bias-free ``Linear``; not scaled by
+    sqrt(d_model)), plus fixed sinusoidal positions, then ``num_layers`` (default 1) ``nn.TransformerEncoderLayer``
+    (post-norm, ReLU, no dropout, non-causal), then ``Linear(d_model, V)`` at every position: the counterpart of
+    :class:`RecurrentTagger`.
+
+    Args:
+        vocab_size: V, token ids ``0 … V - 1`` in and V logits out.
+        d_model, num_heads, d_ff, num_layers, max_len: as in :class:`TransformerRegressor`.
+    """
+
+    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
+                 max_len: int = 1024) -> None:  # fmt: skip
+        super().__init__(d_model, num_heads, d_ff, num_layers, max_len)
+        self.vocab_size = _check_size("vocab_size", vocab_size)
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.readout = nn.Linear(d_model, vocab_size)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 token ids -> (B, T, V) logits."""
+        _check_tokens(tokens, self.vocab_size)
+        return self.readout(self.encode(self.embed(tokens)))

@@ -5,6 +5,7 @@ seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, st
 seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
 seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions (or nbgrader's collected folder);
                                      grades.csv + feedback; --gradebook URL for a shared PostgreSQL gradebook
+seqlab showdown [--workers N]        lesson 08's full showdown sweep -> helpers/seqlab/showdown_results.json
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _showdown(args: argparse.Namespace) -> int:
+    from seqlab.tools.showdown import showdown_main
+
+    try:
+        root = find_course().root
+    except ToolError:
+        root = None
+    return showdown_main(args, args.argv, root)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,11 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
         "else gradebook.db in the workspace); several runs may write into one PostgreSQL gradebook at once",
     )
     p.set_defaults(run=_grade)
+
+    p = commands.add_parser("showdown", help="run lesson 08's full showdown sweep and store its results")
+    p.add_argument("--workers", type=int, default=2, help="processes, each on one torch thread (default 2)")
+    p.add_argument("--out", default=None, help="results file (default: the one packaged in seqlab)")
+    p.add_argument(
+        "--solution", default=None, help="solution notebook (default: solutions/08_showdown/08_showdown.ipynb)"
+    )
+    # the choices are seqlab.showdown's SHOWDOWN_TASKS and SHOWDOWN_KINDS (not imported here: they need torch)
+    p.add_argument("--tasks", nargs="+", choices=("adding", "copy"), default=None, help="only these tasks")
+    p.add_argument("--kinds", nargs="+", choices=("rnn", "gru", "lstm", "transformer"), default=None,
+                   help="only these models")  # fmt: skip
+    p.add_argument("--lengths", nargs="+", type=int, default=None, help="lengths instead of the budget's")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds instead of the budget's")
+    p.add_argument("--steps", type=int, default=None,
+                   help="steps instead of the budget's (quick checks: the loader refuses such a file)")  # fmt: skip
+    p.set_defaults(run=_showdown)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv[1:] if argv and argv[0] == args.command else argv
     try:
         return args.run(args)
     except ToolError as error:
