@@ -131,6 +131,32 @@ def test_fit_bad_lr_raises(lr):
         fit(lambda step: (w**2).sum(), [w], steps=1, lr=lr)
 
 
+def test_fit_clips_the_gradient_norm_before_each_update():
+    # on_step sees the gradient the update used: clipped to norm clip_norm, or whole without it.
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    norms = []
+    fit(
+        lambda step: 10.0 * (w**2).sum(),
+        [w],
+        1,
+        lr=1e-3,
+        clip_norm=0.5,
+        on_step=lambda step: norms.append(w.grad.norm()),
+    )
+    assert float(norms[0]) == pytest.approx(0.5)
+    v = torch.tensor([3.0, 4.0], requires_grad=True)
+    norms = []
+    fit(lambda step: 10.0 * (v**2).sum(), [v], 1, lr=1e-3, on_step=lambda step: norms.append(v.grad.norm()))
+    assert float(norms[0]) == pytest.approx(100.0)  # 20 * |(3, 4)| unclipped
+
+
+@pytest.mark.parametrize("clip_norm", [0.0, -1.0])
+def test_fit_bad_clip_norm_raises(clip_norm):
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="clip_norm"):
+        fit(lambda step: (w**2).sum(), [w], 1, clip_norm=clip_norm)
+
+
 def test_fit_records_nan_loss_instead_of_raising():
     w = torch.ones(3, requires_grad=True)
     losses = fit(lambda step: w.sum() * float("nan"), [w], steps=5)

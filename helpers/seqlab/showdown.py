@@ -51,7 +51,7 @@ from seqlab.data import (
     adding_problem_batch,
 )
 from seqlab.models import RecurrentRegressor, RecurrentTagger, TransformerRegressor, TransformerTagger
-from seqlab.train import progress
+from seqlab.train import fit
 
 __all__ = [
     "SHOWDOWN_TASKS",
@@ -327,16 +327,16 @@ def run_showdown_cell(
             torch.manual_seed(seed)
             model = showdown_model(kind, task)
         train_gen = torch.Generator().manual_seed(seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=budget.lr(kind))
         model.train()
         start = time.perf_counter()
-        for _ in progress(range(budget.steps), total=budget.steps, desc=f"{task} {kind} {length}"):
-            X, Y = batch(B, train_gen)
-            loss = loss_of(model, X, Y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), budget.clip_norm)
-            optimizer.step()
+        fit(
+            lambda step: loss_of(model, *batch(B, train_gen)),
+            model,
+            budget.steps,
+            lr=budget.lr(kind),
+            desc=f"{task} {kind} {length}",
+            clip_norm=budget.clip_norm,
+        )
         seconds = time.perf_counter() - start
         model.eval()
         X_test, Y_test = batch(budget.test_size, torch.Generator().manual_seed(seed + budget.test_seed_offset))

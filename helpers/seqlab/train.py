@@ -101,6 +101,7 @@ def fit(
     lr: float = 1e-2,
     desc: str = "training",
     on_step: Callable[[int], None] | None = None,
+    clip_norm: float | None = None,
 ) -> list[float]:
     """Minimise ``loss_fn`` with Adam for ``steps`` steps.
 
@@ -112,6 +113,8 @@ def fit(
         desc: label of the progress bar.
         on_step: called as ``on_step(step)`` after each update, while the step's gradients are still
             in place (e.g. to record gradient norms).
+        clip_norm: if given, the gradients are clipped to this total norm before each update
+            (``torch.nn.utils.clip_grad_norm_``).
 
     Returns:
         The loss at every step, as Python floats (``nan``/``inf`` are recorded, not raised).
@@ -120,6 +123,8 @@ def fit(
         raise ValueError(f"steps should be a non-negative int, got {steps!r}")
     if not lr > 0:
         raise ValueError(f"lr should be positive, got {lr!r}")
+    if clip_norm is not None and not clip_norm > 0:
+        raise ValueError(f"clip_norm should be positive or None, got {clip_norm!r}")
     tensors = _as_parameter_list(params)
     optimizer = torch.optim.Adam(tensors, lr=lr)
     losses: list[float] = []
@@ -130,6 +135,8 @@ def fit(
             raise ValueError(f"loss_fn should return a scalar tensor, got {loss!r}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if clip_norm is not None:
+            nn.utils.clip_grad_norm_(tensors, clip_norm)
         optimizer.step()
         if on_step is not None:
             on_step(step)
