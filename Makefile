@@ -12,6 +12,8 @@ NOTEBOOKS ?= notebooks
 # Jupyter refuses to run as root unless told (containers, CI machines).
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 JOBS ?= 2
+# The numerical code paths every kernel computes on (seqlab.numerics.PINNED_ENVIRONMENT), as NAME=VALUE words.
+PINNED_NUMERICS = $$($(BIN)/python -c 'from seqlab.numerics import PINNED_ENVIRONMENT as e; print(*(f"{k}={v}" for k, v in e.items()))')
 export SEQLAB_PROGRESS ?= 0
 # nbgrader calls the `alembic` executable: the venv's bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -38,7 +40,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	SEQLAB_PROGRESS=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ROOT) $(LAB_ARGS)
+	SEQLAB_PROGRESS=1 env $(PINNED_NUMERICS) $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=25

@@ -25,6 +25,9 @@ c.CourseDirectory.db_url = os.environ.get("SEQLAB_GRADEBOOK_URL") or "sqlite:///
     HERE, "_grading", "gradebook.db"
 )
 
-# Student code runs with these limits when graded or validated.
-c.Execute.timeout = 60
+# Validate (the students' button) runs each cell with these limits: generous, since a shared hub or a busy
+# laptop may be several times slower than the grading machine (seqlab.tools.check has the same numbers;
+# `seqlab grade` sets its own limits, 60 s per cell by default).
+c.Execute.timeout = 180
+c.Execute.startup_timeout = 300
 c.Execute.interrupt_on_timeout = True

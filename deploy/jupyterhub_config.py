@@ -29,7 +29,14 @@ c.Authenticator.admin_users = {GRADERS[0]}
 # list, Validate), ipywidgets for the progress bars, and the pinned PyTorch as the notebook kernel.
 c.Spawner.cmd = [f"{COURSE_BIN}/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
-c.Spawner.environment = {"PATH": f"{COURSE_BIN}:/usr/local/bin:/usr/bin:/bin", "SEQLAB_PROGRESS": "1"}
+# The numerical code paths pinned from the kernel's start (seqlab.numerics.PINNED_ENVIRONMENT: the same bits
+# on every processor with AVX2, so students see the stored numbers; importing seqlab sets them too).
+PINNED_NUMERICS = {"MKL_CBWR": "COMPATIBLE,STRICT", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+c.Spawner.environment = {
+    "PATH": f"{COURSE_BIN}:/usr/local/bin:/usr/bin:/bin",
+    "SEQLAB_PROGRESS": "1",
+    **PINNED_NUMERICS,
+}
 # A laptop-sized course: each lesson runs in about a minute on 2 cores with under 2 GB.
 c.Spawner.mem_limit = "4G"  # enforced by container spawners (DockerSpawner, KubeSpawner); advisory here
 c.Spawner.cpu_limit = 2.0
@@ -60,6 +67,7 @@ c.JupyterHub.services = [
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/lab",
             "PATH": f"{COURSE_BIN}:/usr/local/bin:/usr/bin:/bin",
+            **PINNED_NUMERICS,  # the formgrader's kernels (validation) compute as the students' do
             # A shared PostgreSQL gradebook for the formgrader and every `seqlab grade` run (optional; without
             # it the gradebook is _grading/gradebook.db in the course folder):
             # "SEQLAB_GRADEBOOK_URL": "postgresql://grader-seqmodels@/seqmodels",

@@ -9,7 +9,8 @@ student does:
   that the function is still to be written;
 * presses *Validate* on that blank notebook (the failing tests are listed), types the correct answer
   into the first exercise cell, re-runs it and its test cell (which now passes);
-* presses *Validate* on a solved notebook (success);
+* presses *Validate* on a solved notebook (success); for lesson 07 with two CPU-bound processes running
+  alongside, as on a busy shared hub (the kernel start-up and cell limits of Validate must allow for it);
 * runs a cell that trains with ``seqlab.train.fit`` and sees a widget progress bar, not lines of text.
 
 Screenshots of every step go to ``_build/browser/`` (ignored by git). Without Chromium the module
@@ -18,9 +19,12 @@ is skipped with a message naming what to install; `.ci/run` installs it, so CI a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -69,6 +73,21 @@ LESSONS = COURSE.lessons()
 OPEN_TIMEOUT = 90_000
 RUN_TIMEOUT = 180_000
 VALIDATE_TIMEOUT = 240_000
+#: The lesson validated on a loaded machine (its Validate once died at nbgrader's 60 s kernel start-up limit).
+LOADED_LESSON = "07_transformer"
+
+
+@contextlib.contextmanager
+def _cpu_load(processes: int = 2):
+    """Keep ``processes`` CPU-bound Python processes running for the duration of the block."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
 
 # The status bar's kernel item, e.g. "Python 3 (ipykernel) | Idle" ("No Kernel | Initializing" at first).
 KERNEL_STATUS = '.jp-StatusBar-TextItem[title^="Change kernel"]'
@@ -377,7 +396,8 @@ def test_validate_passes_a_solved_notebook(lesson, lab, browser_pages):
     path = lab["root"] / lesson / f"{lesson}-solved.ipynb"
     nbformat.write(solved, path)
     page, _ = _open(browser_pages, lab, f"{lesson}/{path.name}", len(solved.cells))
-    dialog = _validate(page)
+    with _cpu_load(2) if lesson == LOADED_LESSON else contextlib.nullcontext():
+        dialog = _validate(page, timeout=2 * VALIDATE_TIMEOUT if lesson == LOADED_LESSON else VALIDATE_TIMEOUT)
     assert dialog.locator(".validation-success").count() == 1, dialog.inner_text()[:3000]
     assert "Success! Your notebook passes all the tests." in dialog.inner_text()
     _shot(page, f"{lesson}-5-validate-solved")

@@ -41,3 +41,15 @@ def test_check_explains_a_wrong_nonlinearity(tmp_path):
 def test_check_reports_a_missing_file(tmp_path):
     done = seqlab("check", str(tmp_path / "nope.ipynb"))
     assert done.returncode == 2 and "no such notebook" in done.stderr
+
+
+def test_validate_and_check_allow_for_a_busy_machine():
+    """Validate (nbgrader_config.py here and on the hub) and `seqlab check` use the same generous limits."""
+    from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT, VALIDATE_CELL_TIMEOUT
+    from tests.support import REPO
+
+    assert VALIDATE_CELL_TIMEOUT >= 120 and KERNEL_STARTUP_TIMEOUT >= 180
+    for config in (REPO / "nbgrader_config.py", REPO / "deploy" / "nbgrader_config.py"):
+        text = config.read_text()
+        assert f"c.Execute.timeout = {VALIDATE_CELL_TIMEOUT}" in text, config
+        assert f"c.Execute.startup_timeout = {KERNEL_STARTUP_TIMEOUT}" in text, config

@@ -2,6 +2,7 @@
 
 Student-facing modules (imported by the notebooks):
 
+- :mod:`seqlab.numerics` - the pinned numerical code paths (importing seqlab sets them, before torch computes).
 - :mod:`seqlab.session`  - ``setup()``: seeds, determinism, threads, print options, plot style.
 - :mod:`seqlab.checks`   - assertions with plain-language messages, and ``forbid`` for shortcuts.
 - :mod:`seqlab.weights`  - copy weights between the course's conventions and ``torch.nn`` modules.
@@ -14,7 +15,11 @@ Instructor tooling (release, execute, check, grade) lives in :mod:`seqlab.tools`
 ``seqlab`` command; the modules above never import it.
 """
 
-from seqlab.session import is_grading, progress_enabled, setup
+from seqlab.numerics import pin_numerics
+
+pin_numerics()  # before anything computes: the same bits on every processor (see seqlab.numerics)
+
+from seqlab.session import is_grading, progress_enabled, setup  # noqa: E402
 
 __all__ = ["setup", "is_grading", "progress_enabled"]
 __version__ = "0.1.0"

@@ -9,9 +9,12 @@ from __future__ import annotations
 import linecache
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
+
+from seqlab import numerics
 
 #: Environment variable nbgrader sets inside the kernel while it validates or autogrades.
 GRADING_ENV = "NBGRADER_EXECUTION"
@@ -65,6 +68,13 @@ def setup(seed: int = 0) -> None:
     """
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"setup(seed=...) expects an int, got {type(seed).__name__}")
+    if numerics.numerics_pinned() and not numerics.pinned():
+        warnings.warn(
+            "torch computed before seqlab was imported, so its numerical code paths are not pinned and your numbers "
+            "may differ from the stored ones in their last digits. Restart the kernel and run this cell first. "
+            f"(now: {numerics.describe()})",
+            stacklevel=2,
+        )
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -16,7 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from seqlab.tools.course import ToolError, kernel_environment
+from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT, VALIDATE_CELL_TIMEOUT, ToolError, kernel_environment
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -50,7 +50,7 @@ def _grade_cells(nb: nbformat.NotebookNode) -> list[tuple[int, dict]]:
     ]
 
 
-def check_notebook(path: Path, timeout: int = 60) -> tuple[list[GradedCell], str | None]:
+def check_notebook(path: Path, timeout: int = VALIDATE_CELL_TIMEOUT) -> tuple[list[GradedCell], str | None]:
     """Execute ``path`` like the grader and score its test cells.
 
     Returns:
@@ -63,6 +63,7 @@ def check_notebook(path: Path, timeout: int = 60) -> tuple[list[GradedCell], str
     client = NotebookClient(
         nb,
         timeout=timeout,
+        startup_timeout=KERNEL_STARTUP_TIMEOUT,
         interrupt_on_timeout=True,
         allow_errors=True,
         kernel_name="python3",

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from seqlab.tools.course import ToolError, find_course
+from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, find_course
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -102,7 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("check", help="run a notebook like the grader and report its tests")
     p.add_argument("notebook", help="path to your notebook, e.g. notebooks/01_rnn/01_rnn.ipynb")
-    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=VALIDATE_CELL_TIMEOUT,
+        help=f"seconds per cell (default {VALIDATE_CELL_TIMEOUT}: generous, for a busy machine)",
+    )
     p.set_defaults(run=_check)
 
     p = commands.add_parser("grade", help="autograde a folder or zip of submissions")

@@ -13,6 +13,13 @@ from pathlib import Path
 
 import nbformat
 
+#: Seconds a cell may run while a student validates.  More than the grader's 60: a shared hub or a busy laptop
+#: can be several times slower than the grading machine, and validation must not fail for that.
+VALIDATE_CELL_TIMEOUT = 180
+#: Seconds to wait for a kernel to start (nbclient's default, 60, is too short on a loaded machine:
+#: starting Python and importing torch then takes longer).  nbgrader_config.py gives Validate the same two.
+KERNEL_STARTUP_TIMEOUT = 300
+
 LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from seqlab.numerics import PINNED_ENVIRONMENT
 from seqlab.tools.limits import LAUNCHER, SANDBOX_UID_BASE, Capabilities, Limits, interpreter_paths
 
 SANDBOX_PREFIX = "seqlab-kernel-"
@@ -69,6 +70,7 @@ class KernelSandbox:
                 "IPYTHONDIR": f"{home}/.ipython",
                 "XDG_CACHE_HOME": f"{home}/.cache",
                 "OMP_NUM_THREADS": "1",
+                **PINNED_ENVIRONMENT,  # grades never depend on the grading machine's processor
             },
         }
         if caps.rlimits:

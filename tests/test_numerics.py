@@ -1,0 +1,135 @@
+"""The pinned numerical code paths (seqlab.numerics): the same bits whatever the processor would choose.
+
+A processor cannot be swapped inside a test, but each library's choice can be forced through the variables a
+processor's own dispatch would pick (AVX-512, AVX2, plain code).  With the pin, every forced dispatch must give
+the same fingerprint of the course's operations (tests/numerics_probe.py); without it they must differ, or the
+comparison would prove nothing.  The stored notebook outputs under a forced dispatch are checked by nbval in
+tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import seqlab
+from seqlab import numerics
+from tests.support import REPO
+
+#: What the libraries would choose on other processors, forced one after the other.
+DISPATCHES: dict[str, dict[str, str]] = {
+    "this machine": {},
+    "AVX-512": {"MKL_CBWR": "AVX512", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
+    "AVX2": {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "plain": {"MKL_CBWR": "AUTO", "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"},
+}
+
+
+def _environment(dispatch: dict[str, str], native: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENVIRONMENT and k != numerics.NUMERICS_ENV}
+    env.update(dispatch)
+    if native:
+        env[numerics.NUMERICS_ENV] = "native"
+    return env
+
+
+def _probe(dispatch: dict[str, str], native: bool = False) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "numerics_probe.py")],
+        env=_environment(dispatch, native),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def pinned_probes() -> dict[str, dict]:
+    return {name: _probe(dispatch) for name, dispatch in DISPATCHES.items()}
+
+
+def test_every_forced_dispatch_gives_the_same_bits_under_the_pin(pinned_probes):
+    reference = pinned_probes["this machine"]["fingerprints"]
+    for name, probe in pinned_probes.items():
+        assert probe["pinned"], f"{name}: the pin did not take effect ({probe['describe']})"
+        differing = [op for op, value in probe["fingerprints"].items() if value != reference[op]]
+        assert not differing, f"forced {name} dispatch changed the bits of {differing} despite the pin"
+
+
+def test_without_the_pin_the_forced_dispatches_differ():
+    """Guards the test above: the forced settings really reach the libraries and change results."""
+    plain = _probe(DISPATCHES["plain"], native=True)
+    avx2 = _probe(DISPATCHES["AVX2"], native=True)
+    assert not plain["pinned"] and not avx2["pinned"]
+    differing = [op for op in plain["fingerprints"] if plain["fingerprints"][op] != avx2["fingerprints"][op]]
+    assert len(differing) >= 5, f"only {differing} differ between plain and AVX2 code: the probe is too weak"
+    assert avx2["fingerprints"] != _probe({}, native=False)["fingerprints"], "AVX2 branch vs the pinned one"
+
+
+def test_importing_seqlab_pins_and_setup_warns_when_torch_computed_first():
+    late = textwrap.dedent(
+        """
+        import warnings
+        import torch
+        torch.softmax(torch.randn(4), 0)  # a computation before seqlab: ATen has chosen its kernels
+        import seqlab
+        from seqlab import numerics
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            seqlab.setup()
+        print(numerics.pinned(), any("Restart the kernel" in str(w.message) for w in caught))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", late], env=_environment({}, False), capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True"], done.stdout + done.stderr
+
+
+def test_pin_overrides_what_the_environment_says_unless_native():
+    env = {"MKL_CBWR": "AVX512", "ATEN_CPU_CAPABILITY": "avx512"}
+    assert numerics.pin_numerics(env) is env and env == {**env, **numerics.PINNED_ENVIRONMENT}
+    native = {"MKL_CBWR": "AVX512", numerics.NUMERICS_ENV: "native"}
+    assert numerics.pin_numerics(dict(native)) == native
+    assert numerics.pinned(), "the test suite itself computes pinned (conftest.py)"
+    assert "pin_numerics" in numerics.__all__ and seqlab.setup
+
+
+def test_every_way_of_starting_a_kernel_sets_the_pin():
+    """make lab, the hub's spawner and formgrader, and the grader's sandbox (seqlab execute, seqlab check and
+    nbval inherit the environment of a process that imported seqlab)."""
+    dry = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "PINNED_ENVIRONMENT" in dry and "env " in dry
+    namespace: dict = {"get_config": lambda: _Config()}
+    exec(compile((REPO / "deploy" / "jupyterhub_config.py").read_text(), "jupyterhub_config.py", "exec"), namespace)
+    assert namespace["PINNED_NUMERICS"] == numerics.PINNED_ENVIRONMENT
+    config = namespace["c"]
+    assert numerics.PINNED_ENVIRONMENT.items() <= config.Spawner.environment.items()
+    assert numerics.PINNED_ENVIRONMENT.items() <= config.JupyterHub.services[0]["environment"].items()
+    from seqlab.tools.limits import Limits, probe
+    from seqlab.tools.sandbox import KernelSandbox
+
+    sandbox = KernelSandbox(Limits(), probe(), hide=[], label="pin")
+    try:
+        kernel_env = sandbox.spec("connection.json")["env"]
+    finally:
+        shutil.rmtree(sandbox.root, ignore_errors=True)
+    assert numerics.PINNED_ENVIRONMENT.items() <= kernel_env.items(), "the grader's kernels (clean environment)"
+
+
+class _Config:
+    """Enough of traitlets' config object to load a configuration file: attributes spring into being."""
+
+    def __getattr__(self, name):
+        value = _Config()
+        object.__setattr__(self, name, value)
+        return value
