@@ -17,6 +17,29 @@ from seqlab.tools.submissions import make_submission, reference_answers
 REPO = Path(__file__).resolve().parent.parent
 COURSE = Course(REPO)
 
+#: What PyTorch's libraries would choose on other processors, forced through their variables (tests/test_numerics.py
+#: and the nbval runs of tests/test_notebooks.py): the pin of seqlab.numerics must neutralise each of them.
+DISPATCHES: dict[str, dict[str, str]] = {
+    "this machine": {},
+    "AVX-512": {"MKL_CBWR": "AVX512", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
+    "AVX2": {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "plain": {"MKL_CBWR": "AUTO", "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"},
+}
+
+
+def dispatch_environment(dispatch: str, native: bool = False) -> dict[str, str]:
+    """This process's environment with the pin's variables replaced by ``DISPATCHES[dispatch]``.
+
+    ``native=True`` also sets ``SEQLAB_NUMERICS=native``, so that importing seqlab keeps them: an unpinned path.
+    """
+    from seqlab.numerics import NUMERICS_ENV, PINNED_ENVIRONMENT
+
+    env = {k: v for k, v in os.environ.items() if k not in PINNED_ENVIRONMENT and k != NUMERICS_ENV}
+    env.update(DISPATCHES[dispatch])
+    if native:
+        env[NUMERICS_ENV] = "native"
+    return env
+
 
 def solution_notebook(lesson: str) -> nbformat.NotebookNode:
     return nbformat.read(COURSE.solution(lesson), as_version=4)

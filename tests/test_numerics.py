@@ -10,7 +10,6 @@ tests/test_notebooks.py.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,29 +19,13 @@ import pytest
 
 import seqlab
 from seqlab import numerics
-from tests.support import REPO
-
-#: What the libraries would choose on other processors, forced one after the other.
-DISPATCHES: dict[str, dict[str, str]] = {
-    "this machine": {},
-    "AVX-512": {"MKL_CBWR": "AVX512", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
-    "AVX2": {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
-    "plain": {"MKL_CBWR": "AUTO", "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"},
-}
+from tests.support import DISPATCHES, REPO, dispatch_environment
 
 
-def _environment(dispatch: dict[str, str], native: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in numerics.PINNED_ENVIRONMENT and k != numerics.NUMERICS_ENV}
-    env.update(dispatch)
-    if native:
-        env[numerics.NUMERICS_ENV] = "native"
-    return env
-
-
-def _probe(dispatch: dict[str, str], native: bool = False) -> dict:
+def _probe(dispatch: str, native: bool = False) -> dict:
     done = subprocess.run(
         [sys.executable, str(REPO / "tests" / "numerics_probe.py")],
-        env=_environment(dispatch, native),
+        env=dispatch_environment(dispatch, native),
         capture_output=True,
         text=True,
         timeout=300,
@@ -54,7 +37,7 @@ def _probe(dispatch: dict[str, str], native: bool = False) -> dict:
 
 @pytest.fixture(scope="module")
 def pinned_probes() -> dict[str, dict]:
-    return {name: _probe(dispatch) for name, dispatch in DISPATCHES.items()}
+    return {name: _probe(name) for name in DISPATCHES}
 
 
 def test_every_forced_dispatch_gives_the_same_bits_under_the_pin(pinned_probes):
@@ -67,12 +50,12 @@ def test_every_forced_dispatch_gives_the_same_bits_under_the_pin(pinned_probes):
 
 def test_without_the_pin_the_forced_dispatches_differ():
     """Guards the test above: the forced settings really reach the libraries and change results."""
-    plain = _probe(DISPATCHES["plain"], native=True)
-    avx2 = _probe(DISPATCHES["AVX2"], native=True)
+    plain = _probe("plain", native=True)
+    avx2 = _probe("AVX2", native=True)
     assert not plain["pinned"] and not avx2["pinned"]
     differing = [op for op in plain["fingerprints"] if plain["fingerprints"][op] != avx2["fingerprints"][op]]
     assert len(differing) >= 5, f"only {differing} differ between plain and AVX2 code: the probe is too weak"
-    assert avx2["fingerprints"] != _probe({}, native=False)["fingerprints"], "AVX2 branch vs the pinned one"
+    assert avx2["fingerprints"] != _probe("this machine")["fingerprints"], "oneMKL's AVX2 branch vs COMPATIBLE"
 
 
 def test_importing_seqlab_pins_and_setup_warns_when_torch_computed_first():
@@ -90,7 +73,11 @@ def test_importing_seqlab_pins_and_setup_warns_when_torch_computed_first():
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", late], env=_environment({}, False), capture_output=True, text=True, check=True
+        [sys.executable, "-c", late],
+        env=dispatch_environment("this machine"),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.split() == ["False", "True"], done.stdout + done.stderr
 
