@@ -22,11 +22,13 @@ from seqlab.data import (
     date_target_encode,
 )
 from seqlab.train import (
+    ADDING_BUDGET,
     TRANSLATOR_BUDGET,
     TranslatorBudget,
     evaluate_translator,
     fit,
     progress,
+    train_adding_problem,
     train_translator,
     translator_loss,
 )
@@ -588,3 +590,19 @@ def test_median_wall_time_measures_real_time_and_checks_arguments():
         median_wall_time(lambda: None, repeats=0)
     with pytest.raises(ValueError, match="warmup"):
         median_wall_time(lambda: None, warmup=-1)
+
+
+def test_train_adding_problem_evaluates_after_asked_steps_without_changing_training():
+    from dataclasses import replace
+
+    from seqlab.models import RecurrentRegressor
+
+    budget = replace(ADDING_BUDGET, length=5, steps=6, test_size=16)
+    torch.manual_seed(0)
+    plain = train_adding_problem(RecurrentRegressor("rnn", 2, 8), budget)
+    torch.manual_seed(0)
+    evaluated = train_adding_problem(RecurrentRegressor("rnn", 2, 8), budget, evaluate_after=(2, 4))
+    assert evaluated.losses == plain.losses and evaluated.test_mse == plain.test_mse
+    assert sorted(evaluated.test_mse_after) == [2, 4, 6] and evaluated.test_mse_after[6] == plain.test_mse
+    with pytest.raises(ValueError, match="evaluate_after"):
+        train_adding_problem(RecurrentRegressor("rnn", 2, 8), budget, evaluate_after=(7,))

@@ -23,7 +23,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import torch
@@ -179,12 +179,14 @@ class AddingRun:
         input_grad_norms: ``(len(recorded_steps), T)``; entry ``[r, t]`` is the batch mean of
             ``||dL/dx_{t+1}||`` at step ``recorded_steps[r]``: how much gradient reaches the input at each
             time step, through every path (empty when nothing was recorded).
+        test_mse_after: test MSE after each number of steps asked for with ``evaluate_after`` (and after all).
     """
 
     losses: list[float]
     test_mse: float
     recorded_steps: list[int]
     input_grad_norms: torch.Tensor
+    test_mse_after: dict[int, float] = field(default_factory=dict)
 
 
 def train_adding_problem(
@@ -192,6 +194,7 @@ def train_adding_problem(
     budget: AddingBudget = ADDING_BUDGET,
     record_every: int = 0,
     desc: str = "adding problem",
+    evaluate_after: Sequence[int] = (),
 ) -> AddingRun:
     """Train ``model`` ((B, T, 2) -> (B, 1)) on the adding problem with ``budget``; evaluate on a test batch.
 
@@ -201,9 +204,23 @@ def train_adding_problem(
         record_every: every this many steps, record how much gradient reaches the input at each time
             step, ``||dL/dx_t||`` (0: never).  Recording does not change the training.
         desc: label of the progress bar.
+        evaluate_after: also measure the test MSE after these numbers of steps (each in 1 ... steps), e.g.
+            what a shorter budget would have reached.  Evaluating does not change the training.
     """
     if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 0:
         raise ValueError(f"record_every should be a non-negative int, got {record_every!r}")
+    checkpoints = set(evaluate_after)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= budget.steps for n in checkpoints):
+        raise ValueError(f"evaluate_after should hold step counts in 1 ... {budget.steps}, got {evaluate_after!r}")
+    X_test, Y_test = adding_problem_batch(
+        budget.test_size, budget.length, torch.Generator().manual_seed(budget.seed + 1)
+    )
+    test_mse_after: dict[int, float] = {}
+
+    def evaluate() -> float:
+        with torch.no_grad():
+            return float(((model(X_test) - Y_test) ** 2).mean())
+
     train_gen = torch.Generator().manual_seed(budget.seed)
     recorded_steps: list[int] = []
     records: list[torch.Tensor] = []
@@ -221,15 +238,14 @@ def train_adding_problem(
         if watched:
             recorded_steps.append(step)
             records.append(watched[0].grad.norm(dim=-1).mean(dim=0))
+        if step + 1 in checkpoints:
+            test_mse_after[step + 1] = evaluate()
 
     losses = fit(loss_on_fresh_batch, model, budget.steps, lr=budget.lr, desc=desc, on_step=record)
-    X_test, Y_test = adding_problem_batch(
-        budget.test_size, budget.length, torch.Generator().manual_seed(budget.seed + 1)
-    )
-    with torch.no_grad():
-        test_mse = float(((model(X_test) - Y_test) ** 2).mean())
+    test_mse = test_mse_after[budget.steps] if budget.steps in test_mse_after else evaluate()
+    test_mse_after[budget.steps] = test_mse
     norms = torch.stack(records) if records else torch.empty(0, budget.length)
-    return AddingRun(losses, test_mse, recorded_steps, norms)
+    return AddingRun(losses, test_mse, recorded_steps, norms, dict(sorted(test_mse_after.items())))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -87,6 +87,12 @@ def _showdown(args: argparse.Namespace) -> int:
     return showdown_main(args, args.argv, root)
 
 
+def _store_runs(args: argparse.Namespace) -> int:
+    from seqlab.tools.store_runs import store_runs_main
+
+    return store_runs_main(args.names, args.out, args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None,
                    help="steps instead of the budget's (quick checks: the loader refuses such a file)")  # fmt: skip
     p.set_defaults(run=_showdown)
+
+    p = commands.add_parser("store-runs", help="make the stored training runs that notebooks load (minutes each)")
+    p.add_argument("names", nargs="*", help="recipes of seqlab.stored.RECIPES (default: all)")
+    p.add_argument("--out", default=None, help="folder for the files (default: the package's stored_runs/)")
+    p.set_defaults(run=_store_runs)
     return parser
 
 
