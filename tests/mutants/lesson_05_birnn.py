@@ -1,7 +1,7 @@
 """Mutants for lesson 05_birnn.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks (on the autograded cells; the written answer is graded by hand).
 """
 
@@ -259,6 +259,18 @@ def birnn_forward(X, lengths, p_fwd, p_bwd):
     ),
     Mutant(
         BIRNN,
+        "padded steps of X zeroed in place before the loops",
+        "bug",
+        _RUN
+        + """
+def birnn_forward(X, lengths, p_fwd, p_bwd):
+    X.mul_(_real(X, lengths))  # zero the padding once, for both directions
+    backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)
+    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
+""",
+    ),
+    Mutant(
+        BIRNN,
         "masked loops in both directions, no reversal",
         "correct",
         """
@@ -437,6 +449,26 @@ def stacked_rnn_forward(X, layers, h0=None):
         """
 def stacked_rnn_forward(X, layers, h0=None):
     return weights.stacked_rnn_from_weights(layers)(X, h0)
+""",
+    ),
+    Mutant(
+        STACKED,
+        "h_T written into h0 in place when h0 is given",
+        "bug",
+        """
+def stacked_rnn_forward(X, layers, h0=None):
+    L, B, H = len(layers), X.shape[0], layers[0]["W_hh"].shape[0]
+    h_T = X.new_zeros(L, B, H) if h0 is None else h0
+    inputs = X
+    for index, p in enumerate(layers):
+        h = h_T[index]
+        states = []
+        for t in range(inputs.shape[1]):
+            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
+            states.append(h)
+        inputs = torch.stack(states, dim=1)
+        h_T[index] = h
+    return inputs, h_T
 """,
     ),
     Mutant(

@@ -1,7 +1,7 @@
 """Mutants for lesson 06_attention.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -175,6 +175,15 @@ def dot_score(Q, K):
     ),
     Mutant(
         DOT,
+        "keys transposed in place (K.transpose_)",
+        "bug",
+        """
+def dot_score(Q, K):
+    return Q @ K.transpose_(-2, -1)
+""",
+    ),
+    Mutant(
+        DOT,
         "einsum",
         "correct",
         """
@@ -229,6 +238,16 @@ def scaled_dot_score(Q, K):
         """
 def scaled_dot_score(Q, K):
     return Q @ K.transpose(-2, -1)
+""",
+    ),
+    Mutant(
+        SCALED,
+        "queries divided in place (Q /= sqrt(d))",
+        "bug",
+        """
+def scaled_dot_score(Q, K):
+    Q /= math.sqrt(Q.shape[-1])
+    return dot_score(Q, K)
 """,
     ),
     Mutant(
@@ -292,6 +311,15 @@ def general_score(Q, K, W):
     ),
     Mutant(
         GENERAL,
+        "keys transposed in place (K.transpose_)",
+        "bug",
+        """
+def general_score(Q, K, W):
+    return Q @ W @ K.transpose_(1, 2)
+""",
+    ),
+    Mutant(
+        GENERAL,
         "keys projected with W transposed, then a dot product (einsum)",
         "correct",
         """
@@ -346,6 +374,16 @@ def additive_score(Q, K, W_q, W_k, v):
         """
 def additive_score(Q, K, W_q, W_k, v):
     return torch.tanh((Q @ W_q).unsqueeze(1) + (K @ W_k).unsqueeze(2)) @ v
+""",
+    ),
+    Mutant(
+        ADDITIVE,
+        "v made a column in place (v.unsqueeze_)",
+        "bug",
+        """
+def additive_score(Q, K, W_q, W_k, v):
+    pairs = torch.tanh((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1))
+    return (pairs @ v.unsqueeze_(-1)).squeeze(-1)
 """,
     ),
     Mutant(
@@ -428,6 +466,33 @@ def attend(scores, V, mask=None):
     s = scores.abs() * keep
     weights = s / s.sum(-1, keepdim=True).clamp_min(1e-12)
     return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "own softmax of the -inf-filled scores: NaN for a query that keeps no key",
+        "bug",
+        """
+def attend(scores, V, mask=None):
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights
+""",
+    ),
+    Mutant(
+        ATTEND,
+        "context through F.scaled_dot_product_attention (identity keys, scale 1)",
+        "bug",
+        """
+import torch.nn.functional as F
+
+
+def attend(scores, V, mask=None):
+    weights = masked_softmax(scores, torch.ones(scores.shape[-1], dtype=torch.bool) if mask is None else mask)
+    keys = torch.eye(scores.shape[-1], dtype=scores.dtype).expand(scores.shape[0], -1, -1)
+    context = F.scaled_dot_product_attention(scores, keys, V, attn_mask=mask, scale=1.0)
+    return torch.nan_to_num(context, nan=0.0), weights
 """,
     ),
     Mutant(

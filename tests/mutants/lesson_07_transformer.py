@@ -1,7 +1,7 @@
 """Mutants for lesson 07_transformer.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -507,6 +507,44 @@ def sinusoidal_positional_encoding(max_len, d_model):
     ),
     Mutant(
         MHA,
+        "a learned temperature added in __init__: one parameter too many",
+        "bug",
+        MHA_HEAD
+        + """        self.log_temperature = nn.Parameter(torch.zeros(()))  # learned sharpness, exp(0) = 1 at the start
+
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        q = split(self.W_q(query), Tq) * torch.exp(self.log_temperature)
+        k, v = split(self.W_k(key), Tk), split(self.W_v(value), Tk)
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+""",
+    ),
+    Mutant(
+        MHA,
+        "own softmax of the -inf-filled scores: NaN for a query with no key kept",
+        "bug",
+        _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        q, k, v = split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        return self.W_o((weights @ v).transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+"""),
+    ),
+    Mutant(
+        MHA,
         "a loop over heads with column slices, concatenated",
         "correct",
         _mha("""
@@ -612,6 +650,36 @@ def sinusoidal_positional_encoding(max_len, d_model):
     def forward(self, x, mask=None):
         h = self.norm1(x + self.attn(x, x, x, mask)[0])
         return self.norm2(h + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "residual added in place (x += attention): the caller's x changes",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        x += self.attn(x, x, x, mask)[0]
+        x = self.norm1(x)
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
+"""),
+    ),
+    Mutant(
+        BLOCK,
+        "attention through F.scaled_dot_product_attention on self.attn's projections",
+        "bug",
+        _block("""
+    def forward(self, x, mask=None):
+        import torch.nn.functional as F
+
+        B, T, d = x.shape
+        a = self.attn
+
+        def split(y):
+            return y.view(B, T, a.num_heads, a.d_head).transpose(1, 2)
+
+        heads = F.scaled_dot_product_attention(split(a.W_q(x)), split(a.W_k(x)), split(a.W_v(x)), attn_mask=mask)
+        x = self.norm1(x + a.W_o(heads.transpose(1, 2).reshape(B, T, d)))
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
 """),
     ),
     Mutant(
