@@ -25,6 +25,16 @@ c.CourseDirectory.db_url = os.environ.get("SEQLAB_GRADEBOOK_URL") or "sqlite:///
     HERE, "_grading", "gradebook.db"
 )
 
+# What students receive hides the hidden tests: `nbgrader generate_feedback` and the formgrader's feedback buttons
+# (whose files `nbgrader release_feedback` hands out) show each test cell's result and message, never a hidden
+# test's code, output or traceback (seqlab.tools.feedback; `seqlab grade` sets the same).  Named as strings so
+# that loading this file imports nothing.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "seqlab.tools.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 # Student code runs with these limits when graded or validated.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
