@@ -13,7 +13,11 @@ Written independently of :mod:`seqlab.tools.feedback` (which strips them), so th
 - every name the hidden block defines: assignment targets (including ``for``, ``with … as``, comprehension
   targets), ``def``/``class`` names and their parameters, ``import`` names; matched as whole words, *unless*
   the name also occurs as a whole word in that same text (``x``, ``torch``, ``cell``, ``pad`` in a demo's
-  printout), or is part of what the student must be shown of a failure (its exception type and message).
+  printout), or is part of what the student must be shown of a failure (its exception type and message), or
+  is a single character or a plain lowercase word (``got``, ``index``, ``module``, ``copies``): those also
+  come from Python's and PyTorch's own messages and from tracebacks of the student's own cells ("but got
+  Double and Float", ``torch/nn/modules/module.py``), and a hidden line that uses them is caught by the line
+  search.  What is left is what only hidden code writes: ``_check_rnn_cell``, ``RNN_SHORTCUTS``, ``h0_ref``.
 
 **Where it looks**: every file the student receives (the whole feedback folder).  An HTML file is searched three
 ways: its raw text, its text with entities decoded, and its text content (tags removed, so that code split into
@@ -53,6 +57,11 @@ class Secrets:
         for name, where in self.names.items():
             (kept.ignored_names.add(name) if _word(name).search(seen) else kept.names.__setitem__(name, where))
         return kept
+
+
+def distinctive(name: str) -> bool:
+    """A name worth looking for as a whole word: two characters or more, not a plain lowercase word."""
+    return len(name) >= 2 and not re.fullmatch(r"[a-z]+", name)
 
 
 def _word(name: str) -> re.Pattern[str]:
@@ -131,7 +140,10 @@ def lesson_secrets(lesson: str, solution: nbformat.NotebookNode, released: nbfor
                 if line.strip():
                     secrets.lines.setdefault(line.strip(), where)
         for name in _defined_names(cell.source, ranges):
-            secrets.names.setdefault(name, where)
+            if distinctive(name):
+                secrets.names.setdefault(name, where)
+            else:
+                secrets.ignored_names.add(name)
     return secrets.without(notebook_text(released) + "\n" + demo_outputs(solution))
 
 
@@ -197,24 +209,37 @@ class Leak:
 
 
 def find_leaks(folder: Path, secrets: Secrets, expected: list[str] | tuple[str, ...] = ()) -> list[Leak]:
-    """Every secret found in any file under ``folder``.
+    """Every secret found in any file under ``folder`` (see :func:`search`)."""
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = received(path)
+        leaks += search(str(path.relative_to(folder)), text, secrets, expected)
+    return leaks
+
+
+def search(
+    where: str, text: Received | str, secrets: Secrets, expected: list[str] | tuple[str, ...] = ()
+) -> list[Leak]:
+    """Every secret in ``text`` (a received file, or plain text such as a command's output).
 
     Hidden lines are looked for in everything; hidden names in what a reader sees, after taking out the
     ``expected`` texts: what the student must be shown of each failure, its exception type (``CheckFailed``,
     which a hidden test may import) and message (which may use a word such as ``index`` that a hidden test
     also uses as a variable name).
     """
-    leaks = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = received(path)
-        shown = text.shown
-        for message in expected:
-            shown = [t.replace(message, " ") for t in shown]
-        where = str(path.relative_to(folder))
-        for line, cell in sorted(secrets.lines.items()):
-            if any(line in t for t in text.everything):
-                leaks.append(Leak(where, "line", line, cell))
-        for name, cell in sorted(secrets.names.items()):
-            if any(_word(name).search(t) for t in shown):
-                leaks.append(Leak(where, "name", name, cell))
+    if isinstance(text, str):
+        text = Received([text], [text])
+    shown = text.shown
+    for message in expected:
+        shown = [t.replace(message, " ") for t in shown]
+    leaks = [
+        Leak(where, "line", line, cell)
+        for line, cell in sorted(secrets.lines.items())
+        if any(line in t for t in text.everything)
+    ]
+    leaks += [
+        Leak(where, "name", name, cell)
+        for name, cell in sorted(secrets.names.items())
+        if any(_word(name).search(t) for t in shown)
+    ]
     return leaks
