@@ -67,11 +67,14 @@ def test_jupyterhub_config_names_only_real_options_roles_and_scopes():
 
 
 def test_global_nbgrader_config_sets_the_course_and_the_exchange():
+    from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.exchange.default import Exchange
 
     config = _load("nbgrader_config.py")
-    _assert_known(config, _configurables(CourseDirectory, Exchange))
+    _assert_known(
+        config, _configurables(CourseDirectory, Exchange, GenerateFeedback)
+    )  # feedback: tests/test_feedback.py
     course = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     assert config.CourseDirectory.course_id == course.CourseDirectory.course_id, "the same course id everywhere"
     assert config.Exchange.root.startswith("/")

@@ -3,8 +3,10 @@
 The instructor releases lesson 01 into an exchange folder; two students, each with a home folder, a student id
 and a Jupyter config of their own, fetch it, answer (one fully, one not at all) and submit; the instructor collects,
 grades the collected folder with `seqlab grade` (which writes the feedback) and releases the feedback; each student
-fetches their own feedback and finds their own score in it.  Everything runs with nbgrader's own commands, as on a
-shared JupyterHub; only the folders are temporary.
+fetches their own feedback and finds their own score in it, and no hidden test (tests/leaks.py).  Feedback made by
+`nbgrader generate_feedback` itself (what the formgrader's buttons run), from the course's nbgrader_config.py, hides
+the hidden tests as well.  Everything runs with nbgrader's own commands, as on a shared JupyterHub; only the folders
+are temporary.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.support import REPO, grade_class, read_grades, submission
+from tests.leaks import find_leaks, lesson_secrets, notebook_text
+from tests.support import REPO, grade_class, read_grades, solution_notebook, student_notebook, submission
 
 pytestmark = pytest.mark.slow
 LESSON = "01_rnn"
@@ -90,7 +93,9 @@ def test_release_fetch_submit_collect_grade_and_feedback(tmp_path):
         float(rows["ana"]["score"]) == 12 and float(rows["ben"]["score"]) == 0 and rows["ana"]["max_score"] == "12"
     ), rows
 
-    # It releases the feedback `seqlab grade` wrote, and each student fetches their own.
+    # It releases the feedback `seqlab grade` wrote, and each student fetches their own: no hidden test in it.
+    secrets = lesson_secrets(LESSON, solution_notebook(LESSON), student_notebook(LESSON))
+    answered = {name: notebook_text(nb or student_notebook(LESSON)) for name, nb in answers.items()}
     released = _nbgrader("release_feedback", LESSON, *instructor, cwd=REPO)
     assert released.count("Releasing feedback for student") == 2, released
     for name, (home, env, student) in students.items():
@@ -101,3 +106,20 @@ def test_release_fetch_submit_collect_grade_and_feedback(tmp_path):
         score = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
         assert score, f"{name}'s feedback shows no score"
         assert float(score[1]) == float(rows[name]["score"]) and float(score[2]) == 12.0
+        assert find_leaks(home / LESSON / "feedback", secrets.without(answered[name]), ["NotImplementedError"]) == []
+
+    # The formgrader's way: nbgrader generate_feedback with the course's configuration, from the same grades.
+    workspace = grading / "workspace"
+    _nbgrader(
+        "generate_feedback",
+        LESSON,
+        "--force",
+        f"--CourseDirectory.autograded_directory={workspace / 'autograded'}",
+        f"--CourseDirectory.feedback_directory={grading / 'nbgrader-feedback'}",
+        f"--CourseDirectory.db_url=sqlite:///{workspace / 'gradebook.db'}",
+        cwd=REPO,
+    )
+    for name in students:
+        page = grading / "nbgrader-feedback" / name / LESSON / f"{LESSON}.html"
+        assert page.is_file() and "Score:" in page.read_text(encoding="utf-8"), name
+        assert find_leaks(page.parent, secrets.without(answered[name]), ["NotImplementedError"]) == []

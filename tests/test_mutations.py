@@ -6,18 +6,26 @@ points, and each correct answer written differently must keep full marks on the 
 run per lesson grades all of its mutants as a class, packed several to a submission where that
 cannot blur which exercise lost points (tests/mutants/plan.py says how).  A results table per
 exercise is written to _build/mutations/ for the release notes.
+
+The same run proves that hidden tests stay hidden: every student's whole feedback folder (what
+`nbgrader release_feedback` hands out) is searched for the lesson's hidden-test lines and names
+(tests/leaks.py); none may be there, while each failing test cell's message must be, including a
+test cell that failed in a hidden test after its visible tests passed.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
 import tests.mutants
 from seqlab.tools.submissions import reference_answers
+from tests.leaks import find_leaks, hidden_ranges, lesson_secrets, notebook_text, received
 from tests.mutants.plan import CONTROL, PlannedSubmission, dependencies, keep_graded_cells, plan
 from tests.support import (
     REPO,
@@ -26,6 +34,7 @@ from tests.support import (
     grade_columns,
     read_grades,
     solution_notebook,
+    student_notebook,
     submission,
 )
 
@@ -156,4 +165,55 @@ def test_mutants_through_the_autograder(tmp_path, lesson):
     out.mkdir(parents=True, exist_ok=True)
     for grade_id, report in reports.items():
         (out / f"{grade_id}.md").write_text("\n".join(report) + "\n", encoding="utf-8")
+    leaks, hidden_failures = _feedback_problems(lesson, workspace, submissions)
     assert not failures, "\n".join(failures)
+    assert not leaks, "what students receive shows hidden tests or misses a message:\n" + "\n".join(leaks[:50])
+    assert hidden_failures, "no submission failed a hidden test after passing the visible ones: none proves the point"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FIRST_FRAME = re.compile(r"^Cell In ?\[\d*\], line (\d+)", re.MULTILINE)
+
+
+def _feedback_problems(lesson: str, workspace: Path, submissions: Path) -> tuple[list[str], list[str]]:
+    """Hidden lines or names found in each student's feedback folder, and failure messages missing from it;
+    and the test cells that failed in a hidden test (their visible tests passed), as "student grade-id: message".
+
+    The messages come from the autograded notebooks (the instructor's copy, which keeps everything).
+    """
+    secrets = lesson_secrets(lesson, solution_notebook(lesson), student_notebook(lesson))
+    problems, hidden_failures, report = [], [], []
+    folders = sorted(p for p in (workspace / "feedback").iterdir() if p.is_dir())
+    assert {p.name for p in folders} == {p.stem for p in submissions.glob("*.ipynb")}, "a student has no feedback"
+    for folder in folders:
+        student = folder.name
+        mine = secrets.without(notebook_text(nbformat.read(submissions / f"{student}.ipynb", as_version=4)))
+        autograded = nbformat.read(workspace / "autograded" / student / lesson / f"{lesson}.ipynb", as_version=4)
+        page = received(folder / lesson / f"{lesson}.html").shown[0]
+        expected = []
+        for cell in autograded.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution") or error is None:
+                continue
+            lines = ANSI.sub("", error.get("evalue", "")).strip().splitlines()
+            message = lines[0][:200] if lines else ""
+            expected += [error.ename, message]
+            if message not in page:
+                problems.append(f"{student}: the message of {meta['grade_id']} is not in the feedback: {message!r}")
+            frame = FIRST_FRAME.search(ANSI.sub("", "\n".join(error.get("traceback", []))))
+            if frame and any(first <= int(frame[1]) <= last for first, last in hidden_ranges(cell.source)):
+                hidden_failures.append(f"{student} {meta['grade_id']}: {error.ename}: {message}")
+        found = find_leaks(folder, mine, expected)
+        problems += [f"{student}: {leak}" for leak in found]
+        report.append(f"| {student} | {len(mine.lines)} | {len(mine.names)} | {len(found)} |")
+    out = REPO / "_build" / "feedback"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"graded-{lesson}.md").write_text(
+        "| student | hidden lines searched | hidden names searched | found |\n| --- | --- | --- | --- |\n"
+        + "\n".join(report)
+        + "\n\nFailed in a hidden test (visible tests passed), message shown:\n\n"
+        + "".join(f"- {failure}\n" for failure in hidden_failures),
+        encoding="utf-8",
+    )
+    return problems, hidden_failures

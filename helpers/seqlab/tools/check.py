@@ -2,13 +2,13 @@
 
 It executes a copy of the notebook the way the grader does (fresh kernel, demos shrunk, a time
 limit per cell, errors do not stop the run) and prints one row per graded test cell: points and
-the first failure message.  Unlike ``nbgrader validate`` it exits non-zero when anything fails.
+the first failure's type and message, as the feedback shows it (no traceback, no code:
+:mod:`seqlab.tools.feedback`).  Unlike ``nbgrader validate`` it exits non-zero when anything fails.
 Hidden tests are not in a student's notebook, so passing here is necessary, not sufficient.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +17,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT, VALIDATE_CELL_TIMEOUT, ToolError, kernel_environment
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+from seqlab.tools.feedback import first_failure
 
 
 @dataclass
@@ -33,13 +32,9 @@ class GradedCell:
 
 
 def _first_error(cell: nbformat.NotebookNode) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error" and output.get("ename") == "NotImplementedError":
-            return "not implemented yet: replace `raise NotImplementedError()` with your code"
-        if output.get("output_type") == "error":
-            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-            return ANSI.sub("", text).strip().splitlines()[0][:400] if text.strip() else "error"
-    return None
+    """The first failure's type and message, as the feedback shows it (never a traceback: see tools.feedback)."""
+    failure = first_failure(cell)
+    return failure.summary() if failure else None
 
 
 def _grade_cells(nb: nbformat.NotebookNode) -> list[tuple[int, dict]]:

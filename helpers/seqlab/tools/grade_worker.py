@@ -9,8 +9,9 @@ several at a time with ``--workers``.  The worker
 2. autogrades with nbgrader, its Execute step replaced by
    :class:`~seqlab.tools.resilient.ResilientExecute` and every kernel started in a
    :class:`~seqlab.tools.sandbox.KernelSandbox` with the run's limits;
-3. generates the feedback, reads the scores back from its gradebook, and writes ``result.json``
-   atomically, the last thing it does: a folder without it holds an unfinished attempt.
+3. generates the feedback (hidden tests stripped: :mod:`seqlab.tools.feedback`), reads the
+   scores back from its gradebook, and writes ``result.json`` atomically, the last thing it does:
+   a folder without it holds an unfinished attempt.
 
 The last line printed is that result as JSON.  Whatever the student's code does costs only that
 student: the worker outlives its kernels, and kills whatever they left running.
@@ -30,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from seqlab.tools.course import kernel_environment
+from seqlab.tools.feedback import FEEDBACK_PREPROCESSORS
 from seqlab.tools.limits import Capabilities, Limits
 from seqlab.tools.records import EXCHANGE_FILES, StudentResult, reset_folder, save
 from seqlab.tools.workspace import Workspace, nbgrader_config
@@ -109,7 +111,7 @@ def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
 
 
 def autograde_config(course: Path, own: Workspace, limits: Limits):
-    """nbgrader's configuration for this student: own gradebook and folders, resilient execution."""
+    """nbgrader's configuration for this student: own gradebook and folders, resilient execution, safe feedback."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -131,6 +133,8 @@ def autograde_config(course: Path, own: Workspace, limits: Limits):
         AssignLatePenalties,
         CheckCellMetadata,
     ]
+    # What the student receives never shows a hidden test, whatever the course's nbgrader_config.py says.
+    config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     config.ResilientExecute.events_file = str(own.root / EVENTS_FILE)
     config.ResilientExecute.max_output_bytes = limits.output
     config.Execute.interrupt_on_timeout = True
