@@ -1,4 +1,5 @@
-"""Mutation check of the autograder tests, through the real autograder.
+"""Mutation check of the autograder tests, through the real autograder; and, in the same grading run, the
+definition of done's item 4 (the solution notebook itself scores full marks, the blank student notebook 0).
 
 For every exercise, each plausible bug in tests/mutants/lesson_*.py must lose that exercise's
 points, and each correct answer written differently must keep full marks on the autograded cells
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,7 @@ from seqlab.tools.submissions import reference_answers
 from tests.leaks import find_leaks, hidden_ranges, lesson_secrets, notebook_text, received
 from tests.mutants.plan import CONTROL, PlannedSubmission, dependencies, keep_graded_cells, plan
 from tests.support import (
+    COURSE,
     REPO,
     autograded_max,
     grade_class,
@@ -36,6 +39,7 @@ from tests.support import (
     solution_notebook,
     student_notebook,
     submission,
+    written_answers,
 )
 
 
@@ -118,12 +122,15 @@ def test_mutants_through_the_autograder(tmp_path, lesson):
         if planned_submission.only_graded_cells:
             nb = keep_graded_cells(nb)
         nbformat.write(nb, submissions / f"{planned_submission.name}.ipynb")
+    shutil.copyfile(COURSE.solution(lesson), submissions / f"{SOLUTION_ITSELF}.ipynb")
+    nbformat.write(student_notebook(lesson), submissions / f"{BLANK}.ipynb")
     workspace = tmp_path / "workspace"
 
     done = grade_class(submissions, lesson, workspace, "--timeout", "30")
     assert done.returncode == 0, done.stdout + done.stderr
 
     rows = read_grades(workspace / lesson / "grades.csv")
+    _check_solution_and_blank(lesson, rows)
     columns = grade_columns(lesson)
     exercises = {m.grade_id for m in CATALOGUES[lesson]}
     test_ids = {grade_id: [t for t in columns if _exercise_of(t, exercises) == grade_id] for grade_id in exercises}
@@ -169,6 +176,29 @@ def test_mutants_through_the_autograder(tmp_path, lesson):
     assert not failures, "\n".join(failures)
     assert not leaks, "what students receive shows hidden tests or misses a message:\n" + "\n".join(leaks[:50])
     assert hidden_failures, "no submission failed a hidden test after passing the visible ones: none proves the point"
+
+
+#: Two more students of every lesson's grading run (definition of done, item 4).
+SOLUTION_ITSELF, BLANK = "solution_itself", "blank"
+
+
+def _check_solution_and_blank(lesson: str, rows: dict[str, dict[str, str]]) -> None:
+    """The solution notebook itself scores full marks on every autograded test cell and the blank student notebook
+    0 on each; written answers are left to the instructor (the solution's model answer waits in the formgrader, the
+    blank one scores 0 with nothing to grade)."""
+    columns = {}
+    for cell in solution_notebook(lesson).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            columns[f"{meta['grade_id']} ({meta['points']:g})"] = float(meta["points"])
+    assert len(columns) >= 2
+    assert {c: float(rows[SOLUTION_ITSELF][c]) for c in columns} == columns, f"{lesson}: the solution notebook"
+    assert {c: float(rows[BLANK][c]) for c in columns} == dict.fromkeys(columns, 0.0), f"{lesson}: the blank notebook"
+    assert rows[SOLUTION_ITSELF]["status"] == "graded" and rows[BLANK]["status"] == "graded"
+    for grade_id in written_answers(lesson):
+        assert f"{grade_id} needs manual grading" in rows[SOLUTION_ITSELF]["notes"]
+        assert grade_id not in rows[BLANK]["notes"]
+        assert float(next(v for k, v in rows[BLANK].items() if k.startswith(f"{grade_id} ("))) == 0.0
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
