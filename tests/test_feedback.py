@@ -121,6 +121,10 @@ def test_check_prints_the_same_one_line_summary():
     cell = _test_cell(outputs=[_error("CheckFailed", "first line\nsecond line", 6, HIDDEN_LINE)])
     assert first_failure(cell).summary() == "CheckFailed: first line"
     assert first_failure(_test_cell(outputs=[_error("NotImplementedError", "", 3)])).summary() == NOT_IMPLEMENTED
+    # PyTorch's own NotImplementedError (a wrong dtype) is a real failure, shown with its message
+    torch_error = _error("NotImplementedError", '"bincount_cpu" not implemented', 3)
+    torch_error = first_failure(_test_cell(outputs=[torch_error]))
+    assert torch_error.summary() == 'NotImplementedError: "bincount_cpu" not implemented'
     assert first_failure(_test_cell(outputs=[_stdout("fine\n")])) is None
 
 

@@ -123,9 +123,15 @@ class Failure:
     message: str
     line: int | None = None
 
+    @property
+    def unwritten(self) -> bool:
+        """Raised by nbgrader's stub, ``raise NotImplementedError()`` (no message), not by a library: PyTorch raises
+        NotImplementedError with a message, e.g. for ``torch.bincount`` of a float tensor."""
+        return self.ename == "NotImplementedError" and not self.message.strip()
+
     def summary(self) -> str:
         """``ename: message``, or a plain sentence for an exercise not yet done (one line)."""
-        if self.ename == "NotImplementedError":
+        if self.unwritten:
             return NOT_IMPLEMENTED
         first = self.message.strip().splitlines()[0] if self.message.strip() else ""
         return f"{self.ename}: {first}"[:400] if first else self.ename
@@ -187,7 +193,7 @@ def _result(cell: NotebookNode, split: SplitCell) -> NotebookNode:
         where = "It failed in a hidden test: its code is not shown; the message says what it checked."
     else:
         where = ""
-    message = NOT_IMPLEMENTED if failure.ename == "NotImplementedError" else failure.message
+    message = NOT_IMPLEMENTED if failure.unwritten else failure.message
     lines = [f"{name}: failed ({scored})", f"{failure.ename}: {message}" if message else failure.ename]
     if where:
         lines.append(where)
