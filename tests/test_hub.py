@@ -360,15 +360,19 @@ def _semester(hub, grader, ana, ben):
     ana.log_in()
     # Only the student side of nbgrader: no formgrader, course list or Create Assignment in a student's server.
     menu = ana.nbgrader_menu()
+    ana.shot("03-student-a-nbgrader-menu-student-side-only")
     ana.page.keyboard.press("Escape")
     assert menu == ["Assignment List"], f"a student's Nbgrader menu shows {menu}"
     assert ana.page.locator("#jp-right-stack").get_by_text("Create Assignment").count() == 0
-    formgrader_url = f"{hub.url}/user/{ANA}/formgrader"
-    assert ana.page.request.get(formgrader_url).status == 404, "the formgrader is served in a student's server"
-    assert ana.page.request.get(f"{hub.url}/services/seqmodels/formgrader").status == 403, (
-        "a student reached the graders' formgrader service"
-    )
-    ana.shot("03-student-menu-has-no-formgrader")
+    # Nor by typing the addresses: no formgrader in a student's server, no access to the graders' service.
+    response = ana.page.goto(f"{hub.url}/user/{ANA}/formgrader")
+    assert response.status == 404, f"a student's server serves the formgrader ({response.status})"
+    ana.shot("03b-student-a-no-formgrader-in-own-server")
+    response = ana.page.goto(f"{hub.url}/services/seqmodels/formgrader")
+    assert response.status == 403, f"a student reached the graders' formgrader service ({response.status})"
+    ana.shot("03c-student-a-refused-by-the-formgrader-service")
+    ana.page.goto(f"{hub.url}/user/{ANA}/lab")
+    ana.page.locator(".lm-MenuBar-itemLabel", has_text=NBGRADER_MENU).wait_for(timeout=LOGIN_TIMEOUT)
     panel = _assignment_list(ana)
     released = _list_item(panel, "released")
     released.wait_for(timeout=UI_TIMEOUT)
@@ -441,6 +445,8 @@ def _semester(hub, grader, ana, ben):
         "seqlab", "grade", "_grading/submitted", "--lesson", LESSON, "--workspace", "_grading", "--workers", "2",
     ]  # fmt: skip
     done = hub.run_as("grader-seqmodels", grading, cwd=course, timeout=600)
+    (SHOTS / "seqlab-grade-1.log").write_text(done.stdout + done.stderr)
+    print("seqlab grade, as the course account:\n" + "\n".join(done.stdout.splitlines()[:12]))
     assert done.returncode == 0, done.stdout + done.stderr
     grades_csv = course / "_grading" / LESSON / "grades.csv"
     rows = _read_csv(grades_csv)
@@ -476,7 +482,9 @@ def _semester(hub, grader, ana, ben):
 
     # `seqlab grade` again: nobody is graded again; the score by hand reaches grades.csv and A's feedback.
     done = hub.run_as("grader-seqmodels", grading, cwd=course, timeout=600)
+    (SHOTS / "seqlab-grade-2.log").write_text(done.stdout + done.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "unchanged since the last run, kept" in done.stdout, done.stdout
     rows = _read_csv(grades_csv)
     column = next(name for name in rows[ANA] if name.startswith(f"{written_id} ("))
     assert float(rows[ANA][column]) == WRITTEN_POINTS, rows[ANA]
