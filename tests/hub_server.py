@@ -8,7 +8,10 @@ only ports, folders and the lists of users are given through its ``SEQLAB_HUB_*`
 
 Everything is undone however the test ends: the hub's process group is stopped (it stops the users' servers, the
 service and the proxy), then any process still running under one of the test's accounts is killed by its pid,
-the accounts are removed with their homes (userdel -r) and the folders deleted.
+the accounts are removed with their homes (userdel -r) and the folders deleted.  One hub test runs at a time on a
+machine (a lock file in the temporary folder; the accounts have fixed names), and a run first clears what a killed
+run left: its accounts (recognised by their comment), their processes, and its folders with the processes started
+from them.
 """
 
 from __future__ import annotations
@@ -240,9 +243,50 @@ def stop(process: subprocess.Popen, timeout: float = 60) -> None:
         process.wait(timeout=10)
 
 
+#: One hub test at a time on a machine (the accounts have fixed names); held for the whole run.
+LOCK = Path(tempfile.gettempdir()) / "seqlab-hub-test.lock"
+
+
+@contextlib.contextmanager
+def machine_lock(timeout: float) -> Iterator[None]:
+    """Wait (bounded) until no other hub test runs on this machine, then hold the lock until the end."""
+    import fcntl
+
+    with LOCK.open("a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another hub test held {LOCK} for {timeout:.0f} s") from None
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _clean_up_after_killed_runs() -> None:
+    """Processes and folders a killed hub test left (only ever called with the machine lock held)."""
+    for root in Path(tempfile.gettempdir()).glob("seqlab-hub-*"):
+        if root.is_dir():
+            _kill_processes_under(root)
+            shutil.rmtree(root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def running_hub(graders: list[str], students: list[str], log_dir: Path, timeout: float = 180) -> Iterator[Hub]:
     """Create the accounts and folders, start the hub, yield it; undo everything afterwards."""
+    with machine_lock(timeout=300):
+        _clean_up_after_killed_runs()
+        with _running_hub(graders, students, log_dir, timeout) as hub:
+            yield hub
+
+
+@contextlib.contextmanager
+def _running_hub(graders: list[str], students: list[str], log_dir: Path, timeout: float) -> Iterator[Hub]:
     root = Path(tempfile.mkdtemp(prefix="seqlab-hub-"))  # in /tmp: the users' servers must reach the course
     root.chmod(0o755)
     accounts: dict[str, Account] = {}
