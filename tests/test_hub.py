@@ -182,10 +182,6 @@ def _list_item(panel, section, assignment=LESSON):
     return panel.locator(f"#{section}_assignments_list .list_item:not(.nested_list_item)", has=name)
 
 
-def _refresh(panel):
-    panel.locator("#refresh_assignments_list").click()
-
-
 def _formgrader(person):
     """The formgrader tab in the service's JupyterLab: its iframe, once its assignment table has loaded."""
     person.open_from_nbgrader_menu("Formgrader")
@@ -206,7 +202,7 @@ def _formgrader_frame(person):
     raise AssertionError("no formgrader frame on the page")
 
 
-def _modal_text(frame):
+def _modal(frame):
     modal = frame.locator(".modal.in, .modal.show, .modal[style*='display: block']").last
     modal.wait_for(timeout=UI_TIMEOUT)
     return modal
@@ -347,7 +343,7 @@ def _semester(hub, grader, ana, ben):
     grader.shot("01-formgrader-tab-not-blank")
     row = _assignment_row(frame)
     row.locator("td.release a").click()
-    modal = _modal_text(frame)
+    modal = _modal(frame)
     assert "Successfully released" in modal.inner_text(), modal.inner_text()
     grader.shot("02-instructor-released")
     modal.locator("button", has_text="OK").first.click()
@@ -430,14 +426,15 @@ def _semester(hub, grader, ana, ben):
     frame = _formgrader(grader)
     row = _assignment_row(frame)
     row.locator("td.collect a").click()
-    modal = _modal_text(frame)
+    modal = _modal(frame)
     assert "Successfully collected" in modal.inner_text(), modal.inner_text()
     grader.shot("10-instructor-collected")
     modal.locator("button", has_text="OK").first.click()
     row.locator("td.num-submissions", has_text="2").wait_for(timeout=UI_TIMEOUT)
     course = hub.course
-    for student in (ANA, BEN):
-        assert (course / "_grading" / "submitted" / student / LESSON / f"{LESSON}.ipynb").is_file()
+    collected = {s: course / "_grading" / "submitted" / s / LESSON / f"{LESSON}.ipynb" for s in (ANA, BEN)}
+    assert WRITTEN_ANSWER in collected[ANA].read_text(encoding="utf-8"), "A's written answer was not submitted"
+    assert WRITTEN_ANSWER not in collected[BEN].read_text(encoding="utf-8")
 
     grading = [
         "seqlab", "grade", "_grading/submitted", "--lesson", LESSON, "--workspace", "_grading", "--workers", "2",
@@ -458,7 +455,7 @@ def _semester(hub, grader, ana, ben):
     form.goto(form.url.split("/formgrader")[0] + f"/formgrader/manage_submissions/{LESSON}")
     student_row = form.locator("tr", has=form.locator("td.student-id", has_text=BEN))
     student_row.locator("td.autograde a").click()
-    modal = _modal_text(form)
+    modal = _modal(form)
     assert "seqlab grade" in modal.inner_text(), modal.inner_text()
     grader.shot("11-formgrader-autograde-points-to-seqlab-grade")
     modal.locator("button", has_text="OK").first.click()
@@ -495,7 +492,7 @@ def _semester(hub, grader, ana, ben):
     row = _assignment_row(form)
     row.wait_for(timeout=UI_TIMEOUT)
     row.locator("td.release-feedback a").click()
-    modal = _modal_text(form)
+    modal = _modal(form)
     assert "Successfully released feedback of" in modal.inner_text(), modal.inner_text()
     grader.shot("13-instructor-released-feedback")
     modal.locator("button", has_text="OK").first.click()
