@@ -324,23 +324,30 @@ def grade_one(
     return _finish(result, outcomes[0])
 
 
-def manual_grades(workspace: Workspace, lesson: str, student: str) -> dict:
-    """What graders gave by hand in the class gradebook: ``{"scores": {grade id: points}, "comments": {…}}``."""
+def manual_grades(workspace: Workspace, lesson: str) -> dict[str, dict]:
+    """What graders gave by hand in the class gradebook, per student with any (one read of the gradebook):
+    ``{student: {"scores": {grade id: points}, "comments": {comment name: text}}}``."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    found = {}
     with Gradebook(workspace.db_url, course_id="seqmodels") as gradebook:
         try:
-            submission = gradebook.find_submission(lesson, student)
+            submissions = gradebook.find_assignment(lesson).submissions
         except MissingEntry:
             return {}
-        scores, comments = {}, {}
-        for notebook in submission.notebooks:
-            scores.update({g.name: float(g.manual_score) for g in notebook.grades if g.manual_score is not None})
-            comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
-    return {"scores": scores, "comments": comments} if scores or comments else {}
+        for submission in submissions:
+            scores, comments = {}, {}
+            for notebook in submission.notebooks:
+                scores.update({g.name: float(g.manual_score) for g in notebook.grades if g.manual_score is not None})
+                comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
+            if scores or comments:
+                found[submission.student.id] = {"scores": scores, "comments": comments}
+    return found
 
 
-def apply_manual_grades(course: Course, workspace: Workspace, lesson: str, result: StudentResult, timeout: int) -> None:
+def apply_manual_grades(
+    course: Course, workspace: Workspace, lesson: str, result: StudentResult, manual: dict, timeout: int
+) -> None:
     """Bring what graders gave by hand in the formgrader into the student's row and feedback.
 
     Written answers are graded in the formgrader, which writes into the class gradebook.  The next `seqlab grade`
@@ -355,7 +362,6 @@ def apply_manual_grades(course: Course, workspace: Workspace, lesson: str, resul
     from seqlab.tools.feedback import FEEDBACK_PREPROCESSORS
     from seqlab.tools.grade_worker import generate_feedback, last_line
 
-    manual = manual_grades(workspace, lesson, result.student)
     if not manual or manual == result.manual:
         result.scores.update(manual.get("scores", {}))
         return
@@ -474,9 +480,11 @@ def grade(
 
                 preload()
             run_pool(jobs, workers, on_done)
+            by_hand = manual_grades(workspace, lesson)
             for result in results.values():
                 if result.status in ("graded", "flagged"):
-                    apply_manual_grades(course, workspace, lesson, result, limits.timeout)
+                    manual = by_hand.get(result.student, {})
+                    apply_manual_grades(course, workspace, lesson, result, manual, limits.timeout)
 
         ordered = sorted(results.values(), key=lambda r: r.student)
         for result in ordered:
