@@ -203,8 +203,15 @@ def _formgrader_frame(person):
 
 
 def _modal(frame):
-    modal = frame.locator(".modal.in, .modal.show, .modal[style*='display: block']").last
+    """The formgrader's dialog once it has faded in (Bootstrap's .modal.in, fully opaque)."""
+    modal = frame.locator(".modal.in").last
     modal.wait_for(timeout=UI_TIMEOUT)
+    if not hasattr(frame, "wait_for_function"):  # a FrameLocator: the Frame it points to
+        frame = frame.owner.element_handle().content_frame()
+    frame.wait_for_function(
+        "() => [...document.querySelectorAll('.modal.in')].some(m => getComputedStyle(m).opacity === '1')",
+        timeout=UI_TIMEOUT,
+    )
     return modal
 
 
