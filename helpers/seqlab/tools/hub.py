@@ -13,6 +13,7 @@ Enabled by deploy/formgrader/jupyter_server_config.py, in the service only.  tes
 from __future__ import annotations
 
 import json
+import textwrap
 
 MESSAGE = (
     "The formgrader does not autograde or write feedback on this hub: a student's code would run unsandboxed as "
@@ -47,7 +48,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
         @web.authenticated
         def post(self, *args):
             # As nbgrader's handlers answer: JSON text without a JSON content type (its page parses the text).
-            self.finish(json.dumps({"success": False, "error": MESSAGE, "log": MESSAGE}))
+            text = textwrap.fill(MESSAGE, 88)  # the formgrader shows it in a <pre>: lines that fit its dialog
+            self.finish(json.dumps({"success": False, "error": text, "log": text}))
 
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
