@@ -477,9 +477,17 @@ def _semester(hub, grader, ana, ben):
     score = form.locator(f'input.score[id="{written_id}"]')
     score.wait_for(timeout=UI_TIMEOUT)
     assert WRITTEN_ANSWER[:40] in form.locator("body").inner_text()
-    score.fill(str(WRITTEN_POINTS))
-    score.press("Tab")  # the formgrader saves a score when its box loses focus
-    _wait_for_manual_score(course / "_grading" / "gradebook.db", written_id, ANA, WRITTEN_POINTS)
+    # The page loads its grades after it shows them and then renders the boxes again: a score typed before that is
+    # wiped, as a grader would see. Type it once the page is quiet, and again if it was not saved.
+    form.wait_for_load_state("networkidle", timeout=UI_TIMEOUT)
+    gradebook = course / "_grading" / "gradebook.db"
+    for attempt in range(4):
+        score.fill(str(WRITTEN_POINTS))
+        score.press("Tab")  # the formgrader saves a score when its box loses focus
+        if _wait_for_manual_score(gradebook, written_id, ANA, WRITTEN_POINTS, seconds=20 + 20 * attempt):
+            break
+    else:
+        raise AssertionError(f"the formgrader did not save {written_id}'s score")
     grader.shot("12-instructor-graded-written-answer")
 
     # `seqlab grade` again: nobody is graded again; the score by hand reaches grades.csv and A's feedback.
@@ -567,18 +575,17 @@ def _assert_no_hidden_tests(fetched: dict[str, dict[str, str]]) -> None:
     assert not leaks, "hidden tests reach the students' feedback:\n" + "\n".join(leaks)
 
 
-def _wait_for_manual_score(gradebook: Path, grade_id: str, student: str, points: float) -> None:
-    """Wait until the formgrader has saved the score in the class gradebook."""
+def _wait_for_manual_score(gradebook: Path, grade_id: str, student: str, points: float, seconds: float) -> bool:
+    """True once the formgrader has saved the score in the class gradebook; False if not within ``seconds``."""
     from nbgrader.api import Gradebook
 
-    deadline = time.monotonic() + UI_TIMEOUT / 1000
-    while True:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         with Gradebook(f"sqlite:///{gradebook}", course_id="seqmodels") as gb:
-            score = gb.find_grade(grade_id, LESSON, LESSON, student).manual_score
-        if score == points:
-            return
-        assert time.monotonic() < deadline, f"the formgrader did not save {grade_id}'s score ({score})"
+            if gb.find_grade(grade_id, LESSON, LESSON, student).manual_score == points:
+                return True
         time.sleep(0.5)
+    return False
 
 
 def _read_csv(path: Path) -> dict[str, dict[str, str]]:
