@@ -104,7 +104,7 @@ c.JupyterHub.services = [
             "PATH": SERVER_PATH,
             **PINNED_NUMERICS,  # the formgrader's kernels (validation) compute as the students' do
             # deploy/formgrader: the formgrader tab works under JupyterHub >= 4.1 (frame-ancestors 'self', this
-            # server only), and the formgrader's autograde and generate-feedback buttons point to `seqlab grade`.
+            # server only), and the formgrader's autograde button points to `seqlab grade` (sandboxed).
             "JUPYTER_CONFIG_PATH": f"{COURSE_ROOT}/deploy/formgrader:{COURSE_ROOT}/deploy/jupyter",
             "SEQLAB_HUB_EXCHANGE": EXCHANGE,
             # A shared PostgreSQL gradebook for the formgrader and every `seqlab grade` run (optional; without

@@ -90,7 +90,7 @@ def test_global_nbgrader_config_sets_the_course_and_the_exchange():
     from nbgrader.preprocessors import Execute
 
     config = _load("jupyter/nbgrader_config.py")
-    _assert_known(config, _configurables(CourseDirectory, Exchange, Execute, GenerateFeedback))  # tests/test_feedback.py
+    _assert_known(config, _configurables(CourseDirectory, Exchange, Execute, GenerateFeedback))  # test_feedback.py
     course = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     assert config.CourseDirectory.course_id == course.CourseDirectory.course_id, "the same course id everywhere"
     assert config.Exchange.root.startswith("/")
@@ -141,17 +141,13 @@ def test_student_servers_have_only_the_student_side_of_nbgrader():
     assert {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"} <= plugins - off
 
 
-def test_the_formgrader_refuses_exactly_nbgraders_autograde_and_feedback_routes():
+def test_the_formgrader_refuses_exactly_nbgraders_autograde_route():
     from nbgrader.server_extensions.formgrader.apihandlers import default_handlers
 
     from seqlab.tools.hub import REFUSED
 
     routes = {route: handler.__name__ for route, handler in default_handlers}
-    assert {routes[route] for route in REFUSED} == {
-        "AutogradeHandler",
-        "GenerateAllFeedbackHandler",
-        "GenerateFeedbackHandler",
-    }
+    assert [routes[route] for route in REFUSED] == ["AutogradeHandler"]
 
 
 def test_the_proxy_is_pinned_exactly():

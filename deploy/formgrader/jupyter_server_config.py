@@ -13,6 +13,6 @@ c = get_config()  # noqa: F821  (provided by Jupyter Server when it loads this f
 
 c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
 
-# The formgrader's autograde and generate-feedback buttons answer with the command to use instead (`seqlab grade`,
-# sandboxed): helpers/seqlab/tools/hub.py.
+# The formgrader's autograde button answers with the command to use instead (`seqlab grade`, sandboxed):
+# helpers/seqlab/tools/hub.py.
 c.ServerApp.jpserver_extensions = {"seqlab.tools.hub": True}

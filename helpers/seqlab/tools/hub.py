@@ -1,13 +1,13 @@
 """A Jupyter Server extension for the graders' formgrader service on the course's JupyterHub (deploy/).
 
-nbgrader's formgrader has buttons that *autograde* a submission and *generate feedback*.  On the hub they would run a
-student's code inside the service, unsandboxed, as the course account that owns the solutions and the gradebook,
-and write nbgrader's own feedback, which shows the hidden tests.  This extension answers those three requests
-itself, before nbgrader sees them, with a message that names the command doing the job instead (`seqlab grade`:
-sandboxed, in parallel, writing feedback that includes the scores graded by hand).  Every other part of the
-formgrader works as usual: releasing and collecting assignments, grading written answers, releasing feedback.
+nbgrader's formgrader has a button that *autogrades* a submission.  On the hub it would run a student's code inside
+the service, unsandboxed, as the course account that owns the solutions and the gradebook.  This extension answers
+that request itself, before nbgrader sees it, with a message that names the command doing the job instead
+(`seqlab grade`: sandboxed, in parallel, and its next run brings the scores graded by hand into grades.csv and the
+feedback).  Every other part of the formgrader works as usual: releasing and collecting assignments, grading
+written answers, generating feedback (hidden tests stripped, :mod:`seqlab.tools.feedback`) and releasing it.
 
-Enabled by deploy/formgrader/jupyter_server_config.py, in the service only.  tests/test_hub.py presses the buttons.
+Enabled by deploy/formgrader/jupyter_server_config.py, in the service only.  tests/test_hub.py presses the button.
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ import json
 import textwrap
 
 MESSAGE = (
-    "The formgrader does not autograde or write feedback on this hub: a student's code would run unsandboxed as "
-    "the course account, and nbgrader's own feedback shows the hidden tests. In a terminal, in the course folder, "
-    "run `seqlab grade _grading/submitted --lesson LESSON --workspace _grading --workers 2` (sandboxed; it writes "
-    "the feedback, with the scores graded by hand here), then press Release Feedback. See docs/deployment.md."
+    "The formgrader does not autograde on this hub: a student's code would run unsandboxed as the course account, "
+    "beside the solutions and the gradebook. In a terminal, in the course folder, run `seqlab grade "
+    "_grading/submitted --lesson LESSON --workspace _grading --workers 2` (sandboxed; run it again after grading "
+    "written answers here, and grades.csv and the feedback show those scores too). See docs/deployment.md."
 )
-#: nbgrader's formgrader API routes (nbgrader.server_extensions.formgrader.apihandlers) answered here instead.
-REFUSED = (
-    r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde",
-    r"/formgrader/api/assignment/([^/]+)/generate_feedback",
-    r"/formgrader/api/assignment/([^/]+)/([^/]+)/generate_feedback",
-)
+#: nbgrader's formgrader API route (nbgrader.server_extensions.formgrader.apihandlers) answered here instead.
+REFUSED = (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde",)
 
 
 def _jupyter_server_extension_points():
@@ -61,4 +57,4 @@ def _load_jupyter_server_extension(serverapp) -> None:
     ours = rules.pop(len(rules) - 2)  # add_handlers inserts before the last rule
     assert isinstance(ours, Rule) and isinstance(ours.matcher, HostMatches)
     rules.insert(0, ours)
-    serverapp.log.info("seqlab: the formgrader's autograde and generate-feedback requests point to `seqlab grade`")
+    serverapp.log.info("seqlab: the formgrader's autograde button points to `seqlab grade`")
