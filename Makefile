@@ -18,7 +18,7 @@ export SEQLAB_PROGRESS ?= 0
 # nbgrader calls the `alembic` executable: the venv's bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help install lab test test-fast nbval lint format execute release bench bench-grading clean
+.PHONY: help install proxy hub-proxy lab test test-fast nbval lint format execute release bench bench-grading clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (sets up .venv first)"
@@ -37,12 +37,30 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# JupyterHub's proxy (configurable-http-proxy, from the npm registry at the version deploy/proxy pins) for the hub
+# of docs/deployment.md and tests/test_hub.py: installed into .venv/proxy when npm is present, else skipped.
+PROXY := $(BIN)/configurable-http-proxy
+$(PROXY): deploy/proxy/package.json deploy/proxy/package-lock.json | $(STAMP)
+	mkdir -p $(VENV)/proxy
+	cp deploy/proxy/package.json deploy/proxy/package-lock.json $(VENV)/proxy/
+	cd $(VENV)/proxy && npm ci --no-audit --no-fund --loglevel=error
+	ln -sf ../proxy/node_modules/.bin/configurable-http-proxy $(PROXY)
+
+proxy: $(PROXY)
+
+# The proxy if npm can install it; a note (not a failure) otherwise: only the hub test needs it.
+hub-proxy: | $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: JupyterHub's proxy is not installed (only the hub test needs it; see docs/deployment.md)"; \
+	elif ! $(MAKE) --no-print-directory proxy; then \
+		echo "warning: JupyterHub's proxy could not be installed from the npm registry (only the hub test needs it)"; fi
+
+install: $(STAMP) hub-proxy
 
 lab: $(STAMP)
 	SEQLAB_PROGRESS=1 env $(PINNED_NUMERICS) $(BIN)/jupyter lab --ServerApp.root_dir=$(NOTEBOOKS) $(LAB_ROOT) $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) hub-proxy
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=25
 
 test-fast: $(STAMP)

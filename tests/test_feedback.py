@@ -128,7 +128,7 @@ def test_check_prints_the_same_one_line_summary():
     assert first_failure(_test_cell(outputs=[_stdout("fine\n")])) is None
 
 
-@pytest.mark.parametrize("config", ["nbgrader_config.py", "deploy/nbgrader_config.py"])
+@pytest.mark.parametrize("config", ["nbgrader_config.py", "deploy/jupyter/nbgrader_config.py"])
 def test_nbgrader_configurations_strip_feedback(config):
     """`nbgrader generate_feedback` and the formgrader read these files: their feedback hides hidden tests."""
     path = REPO / config

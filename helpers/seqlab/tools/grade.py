@@ -48,13 +48,14 @@ from seqlab.tools.records import (
     load_current,
     merge_into_gradebook,
     publish,
+    save,
     sha256_of,
     write_atomically,
 )
 from seqlab.tools.sandbox import clean_up_stale
 from seqlab.tools.workspace import Workspace, gradebook_lock, nbgrader_config
 
-__all__ = ["StudentResult", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
+__all__ = ["StudentResult", "apply_manual_grades", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole grading process (per-cell limits are tighter).
@@ -323,6 +324,80 @@ def grade_one(
     return _finish(result, outcomes[0])
 
 
+def manual_grades(workspace: Workspace, lesson: str) -> dict[str, dict]:
+    """What graders gave by hand in the class gradebook, per student with any (one read of the gradebook):
+    ``{student: {"scores": {grade id: points}, "comments": {comment name: text}}}``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    with Gradebook(workspace.db_url, course_id="seqmodels") as gradebook:
+        try:
+            submissions = gradebook.find_assignment(lesson).submissions
+        except MissingEntry:
+            return {}
+        for submission in submissions:
+            scores, comments = {}, {}
+            for notebook in submission.notebooks:
+                scores.update({g.name: float(g.manual_score) for g in notebook.grades if g.manual_score is not None})
+                comments.update({c.name: c.manual_comment for c in notebook.comments if c.manual_comment})
+            if scores or comments:
+                found[submission.student.id] = {"scores": scores, "comments": comments}
+    return found
+
+
+def apply_manual_grades(
+    course: Course, workspace: Workspace, lesson: str, result: StudentResult, manual: dict, timeout: int
+) -> None:
+    """Bring what graders gave by hand in the formgrader into the student's row and feedback.
+
+    Written answers are graded in the formgrader, which writes into the class gradebook.  The next `seqlab grade`
+    run (the same command; nobody is graded again) copies those scores and comments into the student's own
+    gradebook, writes their feedback again (with the scores by hand, through the same step as after autograding)
+    and publishes it, and its grades.csv shows the scores.  Only students whose scores by hand changed since their
+    feedback was written are touched.
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+
+    from seqlab.tools.feedback import FEEDBACK_PREPROCESSORS
+    from seqlab.tools.grade_worker import generate_feedback, last_line
+
+    if not manual or manual == result.manual:
+        result.scores.update(manual.get("scores", {}))
+        return
+    own = workspace.own(result.student, lesson)
+    with Gradebook(own.db_url, course_id="seqmodels") as gradebook:
+        notebook = gradebook.find_submission(lesson, result.student).notebooks[0]
+        for grade in notebook.grades:
+            if grade.name in manual["scores"]:
+                grade.manual_score = manual["scores"][grade.name]
+                grade.needs_manual_grade = False
+        for comment in notebook.comments:
+            if comment.name in manual["comments"]:
+                comment.manual_comment = manual["comments"][comment.name]
+        gradebook.db.commit()
+    config = nbgrader_config(course.root, own, timeout)
+    config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)  # as after autograding: nothing hidden
+    api = NbGraderAPI(config=config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feedback = generate_feedback(api, lesson, result.student)
+    if not feedback["success"]:
+        result.flag(f"feedback with the scores graded by hand could not be written: {last_line(feedback.get('error'))}")
+        return
+    publish(own, workspace, result.student, lesson)
+    result.scores.update(manual["scores"])
+    graded = set(manual["scores"])
+    result.notes = [
+        f"{n.split(' ')[0]} graded by hand"
+        if n.endswith("needs manual grading (written answer)") and n.split(" ")[0] in graded
+        else n
+        for n in result.notes
+    ]
+    result.manual = manual
+    save(result, own.root)
+
+
 def grade(
     course: Course,
     submissions: Path,
@@ -405,6 +480,11 @@ def grade(
 
                 preload()
             run_pool(jobs, workers, on_done)
+            by_hand = manual_grades(workspace, lesson)
+            for result in results.values():
+                if result.status in ("graded", "flagged"):
+                    manual = by_hand.get(result.student, {})
+                    apply_manual_grades(course, workspace, lesson, result, manual, limits.timeout)
 
         ordered = sorted(results.values(), key=lambda r: r.student)
         for result in ordered:

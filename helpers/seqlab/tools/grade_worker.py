@@ -162,6 +162,15 @@ def cell_notes(notebook: Path, lesson: str, timeout: int) -> list[str]:
     return notes
 
 
+def generate_feedback(api, lesson: str, student: str) -> dict:
+    """Write the student's feedback from their own gradebook and autograded notebook (nbgrader's result dict).
+
+    The one place feedback is written: after autograding here, and again by ``seqlab grade`` when scores graded
+    by hand in the formgrader arrive (:func:`seqlab.tools.grade.apply_manual_grades`).
+    """
+    return api.generate_feedback(lesson, student, force=True)
+
+
 def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult) -> None:
     """Scores from the student's gradebook; flag autograded cells that now need a human."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -213,7 +222,7 @@ def grade(args: argparse.Namespace) -> StudentResult:
             graded = api.autograde(args.lesson, args.student, force=True, create=True)
         log = graded.get("log", "")
         if graded["success"]:
-            feedback = api.generate_feedback(args.lesson, args.student, force=True)
+            feedback = generate_feedback(api, args.lesson, args.student)
             log += feedback.get("log", "")
             result.feedback = bool(feedback["success"])
             if not result.feedback:

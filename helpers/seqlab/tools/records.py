@@ -42,6 +42,9 @@ class StudentResult:
     sha256: str = ""
     settings: dict = field(default_factory=dict)
     feedback: bool = False
+    #: Scores and comments graded by hand in the formgrader (grade id -> points; comment name -> text), as last
+    #: written into this student's feedback by :func:`seqlab.tools.grade.apply_manual_grades`.
+    manual: dict = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -70,8 +73,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The file is private to its owner (0600) unless ``mode`` says otherwise.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -79,6 +85,8 @@ def write_atomically(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -89,8 +97,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
-def copy_atomically(source: Path, target: Path) -> None:
-    write_atomically(target, source.read_bytes())
+def copy_atomically(source: Path, target: Path, mode: int | None = None) -> None:
+    write_atomically(target, source.read_bytes(), mode)
 
 
 def save(result: StudentResult, folder: Path) -> None:
@@ -118,7 +126,9 @@ def publish(own: Workspace, workspace: Workspace, student: str, lesson: str) -> 
     for step in (Workspace.autograded, Workspace.feedback):
         source, target = step(own, student, lesson), step(workspace, student, lesson)
         if source.is_file():
-            copy_atomically(source, target)
+            # `nbgrader release_feedback` copies the feedback into the exchange with its mode, where the student's
+            # own account must read it: readable by all (the grading folder around it stays private).
+            copy_atomically(source, target, 0o644 if step is Workspace.feedback else None)
         else:
             target.unlink(missing_ok=True)
         if step is Workspace.feedback:
