@@ -90,9 +90,11 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, options: st
 def expose(paths: list[str], staging: str) -> None:
     """Make each of ``paths`` reachable by any user, in this mount namespace only.
 
-    An ancestor that others cannot enter (say ``/root``, mode 0700, holding the Python
+    An ancestor that others cannot list (say ``/root``, mode 0700 or 0711, holding the Python
     interpreter) is covered by a tmpfs that holds nothing but the way down to the path, bound
-    back from the real one.  Everything else in that ancestor becomes invisible.
+    back from the real one.  Everything else in that ancestor becomes invisible.  A mode that only
+    lets others pass through (0711) is covered too: it may be taken back while the kernel runs (the
+    hub test opens ``/root`` to its accounts for a few minutes), and the cover does not depend on it.
     """
     import stat
 
@@ -100,7 +102,8 @@ def expose(paths: list[str], staging: str) -> None:
         parts = os.path.realpath(path).split(os.sep)[1:]
         for depth in range(1, len(parts)):
             ancestor = os.sep + os.path.join(*parts[:depth])
-            if os.stat(ancestor).st_mode & stat.S_IXOTH:
+            mode = os.stat(ancestor).st_mode
+            if mode & stat.S_IXOTH and mode & stat.S_IROTH:
                 continue
             child = os.path.join(ancestor, parts[depth])
             os.makedirs(staging, exist_ok=True)
