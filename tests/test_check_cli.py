@@ -22,14 +22,14 @@ def _check(tmp_path, nb):
 def test_check_passes_a_correct_notebook(tmp_path):
     done = _check(tmp_path, submission(LESSON))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "12 / 12 points" in done.stdout and "FAIL" not in done.stdout
+    assert "20 / 20 points" in done.stdout and "FAIL" not in done.stdout
 
 
 def test_check_fails_the_blank_notebook_and_says_why(tmp_path):
     done = _check(tmp_path, student_notebook(LESSON))
     assert done.returncode == 1
-    assert "0 / 12 points" in done.stdout
-    assert done.stdout.count("not implemented yet: replace `raise NotImplementedError()` with your code") == 5
+    assert "0 / 20 points" in done.stdout
+    assert done.stdout.count("not implemented yet: replace `raise NotImplementedError()` with your code") == 12
 
 
 def test_check_explains_a_wrong_nonlinearity(tmp_path):

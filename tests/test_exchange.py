@@ -90,7 +90,7 @@ def test_release_fetch_submit_collect_grade_and_feedback(tmp_path):
     rows = read_grades(grading / "workspace" / LESSON / "grades.csv")
     assert sorted(rows) == ["ana", "ben"]
     assert (
-        float(rows["ana"]["score"]) == 12 and float(rows["ben"]["score"]) == 0 and rows["ana"]["max_score"] == "12"
+        float(rows["ana"]["score"]) == 20 and float(rows["ben"]["score"]) == 0 and rows["ana"]["max_score"] == "20"
     ), rows
 
     # It releases the feedback `seqlab grade` wrote, and each student fetches their own: no hidden test in it.
@@ -105,7 +105,7 @@ def test_release_fetch_submit_collect_grade_and_feedback(tmp_path):
         html = feedback[0].read_text(encoding="utf-8")
         score = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
         assert score, f"{name}'s feedback shows no score"
-        assert float(score[1]) == float(rows[name]["score"]) and float(score[2]) == 12.0
+        assert float(score[1]) == float(rows[name]["score"]) and float(score[2]) == 20.0
         assert find_leaks(home / LESSON / "feedback", secrets.without(answered[name]), ["NotImplementedError"]) == []
 
     # The formgrader's way: nbgrader generate_feedback with the course's configuration, from the same grades.

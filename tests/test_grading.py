@@ -101,31 +101,34 @@ def test_grade_a_small_class(tmp_path):
         "syntax_student",
     ]
     columns = grade_columns(LESSON)
-    expected = {  # points per test cell, in notebook order
-        "ref_student": [2, 3, 2, 3, 2],
-        "solution_itself": [2, 3, 2, 3, 2],  # the instructor's notebook, markers and hidden tests included
-        "blank_student": [0, 0, 0, 0, 0],
-        "syntax_student": [0, 0, 2, 3, 2],  # rnn_cell undefined, so rnn_forward (which calls it) fails too
-        "loop_student": [2, 3, 2, 3, 0],  # count_rnn_parameters is never defined; the demo calling rnn_forward loops
-        "garbage_student": [0, 0, 0, 0, 0],
-        "deleted_student": [2, 0, 2, 3, 2],  # a deleted test cell scores 0 and is flagged for the instructor
-        "stubborn": [2, 3, 2, 3, 0],  # the uninterruptible cell is lost, the cells before it are graded
+    # points per test cell, in notebook order: each exercise's values, then its edge cases and shortcuts
+    # (rnn_cell 3+1+1, rnn_forward 3+1+1, rnn_readout 2+1, jordan_cell 3+1+1, count_rnn_parameters 2)
+    full = [3, 1, 1, 3, 1, 1, 2, 1, 3, 1, 1, 2]
+    expected = {
+        "ref_student": full,
+        "solution_itself": full,  # the instructor's notebook, markers and hidden tests included
+        "blank_student": [0] * 12,
+        "syntax_student": [0] * 6 + full[6:],  # rnn_cell undefined, so rnn_forward (which calls it) fails too
+        "loop_student": full[:-1] + [0],  # count_rnn_parameters is never defined; the demo calling rnn_forward loops
+        "garbage_student": [0] * 12,
+        "deleted_student": full[:3] + [0] + full[4:],  # a deleted test cell scores 0 and is flagged for the instructor
+        "stubborn": full[:-1] + [0],  # the uninterruptible cell is lost, the cells before it are graded
     }
     for student, points in expected.items():
         row = rows[student]
         assert [float(row[c]) for c in columns.values()] == points, (student, row)
         assert float(row["score"]) == sum(points)
-        assert row["max_score"] == "12"
+        assert row["max_score"] == "20"
     assert rows["garbage_student"]["status"] == "invalid"
     flagged = ("garbage_student", "stubborn", "deleted_student")
     assert all(rows[s]["status"] == "graded" for s in expected if s not in flagged)
     assert rows["stubborn"]["status"] == "flagged"
     assert (
-        "01_rnn.ipynb kernel died in cell 28 [01-count-rnn-parameters]: the cell ran past its 10 s limit and ignored"
+        "01_rnn.ipynb kernel died in cell 35 [01-count-rnn-parameters]: the cell ran past its 10 s limit and ignored"
         " the interrupt" in rows["stubborn"]["notes"]
     )
     # its rnn_forward (defined in the last exercise's cell) loops in the deep-RNN demo that calls it
-    assert "01_rnn.ipynb cell 33 ('torch.manual_seed(1)') timed out after 10 s" in rows["loop_student"]["notes"]
+    assert "01_rnn.ipynb cell 40 ('torch.manual_seed(1)') timed out after 10 s" in rows["loop_student"]["notes"]
     assert rows["deleted_student"]["status"] == "flagged"
     assert "[01-rnn-forward-tests] needs manual grading" in rows["deleted_student"]["notes"]
     for student in (
@@ -192,7 +195,7 @@ def test_grade_a_zip_with_a_stray_file(tmp_path):
 
     assert done.returncode == 0, done.stdout + done.stderr
     rows = read_grades(workspace / LESSON / "grades.csv")
-    assert list(rows) == ["s001"] and rows["s001"]["score"] == "12"
+    assert list(rows) == ["s001"] and rows["s001"]["score"] == "20"
 
 
 def test_grade_refuses_bad_input(tmp_path):
@@ -229,7 +232,7 @@ def test_parallel_and_resumed_runs_give_the_serial_grades(tmp_path):
     done = seqlab(*common, "--workspace", str(serial), "--workers", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     expected = (serial / LESSON / "grades.csv").read_text(encoding="utf-8")
-    assert "ann,01_rnn,graded,12,12" in expected and "bob,01_rnn,graded,0,12" in expected
+    assert "ann,01_rnn,graded,20,20" in expected and "bob,01_rnn,graded,0,20" in expected
 
     command = [sys.executable, "-m", "seqlab.tools.cli", *common, "--workspace", str(parallel), "--workers", "2"]
     first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -260,4 +263,4 @@ def test_parallel_and_resumed_runs_give_the_serial_grades(tmp_path):
             "dee",
             "eve",
         ]
-        assert gradebook.find_submission(LESSON, "ann").score == 12
+        assert gradebook.find_submission(LESSON, "ann").score == 20

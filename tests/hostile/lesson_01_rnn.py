@@ -1,8 +1,8 @@
 """The hostile catalogue for lesson 01_rnn: what students' code (or files) can do to a grader.
 
 Each :class:`Case` builds one submitted file and says what `seqlab grade` must make of it: the
-status, the points of each test cell in notebook order (rnn_cell 2, rnn_forward 3, rnn_readout
-2, jordan_cell 3, count_rnn_parameters 2), and a phrase the notes must contain.  Sources may use
+status, the points of each test cell in notebook order (``TEST_CELLS``: an exercise's values, then its
+edge cases and shortcuts), and a phrase the notes must contain.  Sources may use
 ``{port}`` (a TCP port listening on this machine's loopback, for the network case) and
 ``{canary}`` (a path the student must not be able to create).
 
@@ -29,8 +29,33 @@ CELL, FORWARD, READOUT, JORDAN, COUNT = (
     "01-jordan-cell",
     "01-count-rnn-parameters",
 )
-FULL = (2, 3, 2, 3, 2)
-ZERO = (0, 0, 0, 0, 0)
+#: (grade id, points) of every test cell, in notebook order.
+TEST_CELLS = (
+    (f"{CELL}-tests", 3),
+    (f"{CELL}-edge-tests", 1),
+    (f"{CELL}-shortcuts-tests", 1),
+    (f"{FORWARD}-tests", 3),
+    (f"{FORWARD}-edge-tests", 1),
+    (f"{FORWARD}-shortcuts-tests", 1),
+    (f"{READOUT}-tests", 2),
+    (f"{READOUT}-edge-tests", 1),
+    (f"{JORDAN}-tests", 3),
+    (f"{JORDAN}-edge-tests", 1),
+    (f"{JORDAN}-shortcuts-tests", 1),
+    (f"{COUNT}-tests", 2),
+)
+
+
+def _points(*lost: str) -> tuple[float, ...]:
+    """Full marks, except 0 for the test cells named in ``lost`` and for every test cell of the exercises named."""
+    return tuple(
+        0 if grade_id in lost or any(grade_id.startswith(f"{exercise}-") for exercise in lost) else points
+        for grade_id, points in TEST_CELLS
+    )
+
+
+FULL = _points()
+ZERO = tuple(0 for _ in TEST_CELLS)
 
 
 @dataclass(frozen=True)
@@ -287,7 +312,7 @@ CASES = [
         "infinite loop in a function",
         _replace(COUNT, INFINITE_LOOP),
         "graded",
-        (2, 3, 2, 3, 0),
+        _points(COUNT),
         "timed out",
     ),
     Case(
@@ -295,7 +320,7 @@ CASES = [
         "infinite loop that prints",
         _replace(COUNT, PRINTING_LOOP),
         "graded",
-        (2, 3, 2, 3, 0),
+        _points(COUNT),
         "output dropped",
     ),
     Case("flood", "10^7 lines of output", _replace(COUNT, FLOOD, True), "graded", FULL, "output dropped"),
@@ -320,8 +345,8 @@ CASES = [
         "os._exit(3) in the last exercise",
         _replace(COUNT, "import os\n\nos._exit(3)", True),
         "flagged",
-        (2, 3, 2, 3, 0),
-        "kernel died in cell 28 [01-count-rnn-parameters]: it exited with status 3",
+        _points(COUNT),
+        "kernel died in cell 35 [01-count-rnn-parameters]: it exited with status 3",
     ),
     Case("sys_exit", "sys.exit() after the answer", _replace(CELL, SYS_EXIT, True), "graded", FULL),
     Case(
@@ -329,7 +354,7 @@ CASES = [
         "a segmentation fault",
         _replace(JORDAN, "import ctypes\n\nctypes.string_at(0)", True),
         "flagged",
-        (2, 3, 2, 0, 2),
+        _points(JORDAN),
         "segmentation fault",
     ),
     Case(
@@ -337,7 +362,7 @@ CASES = [
         "the kernel is killed (SIGKILL)",
         _replace(READOUT, "import os\n\nos.kill(os.getpid(), 9)", True),
         "flagged",
-        (2, 3, 0, 3, 2),
+        _points(READOUT),
         "it was killed",
     ),
     Case(
@@ -345,7 +370,7 @@ CASES = [
         "a loop that swallows the interrupt",
         _replace(COUNT, STUBBORN, True),
         "flagged",
-        (2, 3, 2, 3, 0),
+        _points(COUNT),
         "ignored the interrupt",
     ),
     Case(
@@ -353,7 +378,7 @@ CASES = [
         "a fork bomb",
         _replace(COUNT, FORK_BOMB, True),
         "flagged",
-        (2, 3, 2, 3, 0),
+        _points(COUNT),
         "started more than 16 processes at once",
     ),
     Case(
@@ -361,18 +386,18 @@ CASES = [
         "a test cell deleted",
         _transform(_delete(f"{FORWARD}-tests")),
         "flagged",
-        (2, 0, 2, 3, 2),
+        _points(f"{FORWARD}-tests"),
         "01-rnn-forward-tests] needs manual grading",
     ),
     Case("duplicated_cells", "a solution and a test cell duplicated", _transform(_duplicate), "graded", FULL),
     Case("retyped_cell", "a test cell turned into markdown", _transform(_retype), "graded", FULL),
-    Case("reordered_cells", "a test cell moved above its exercise", _transform(_reorder), "graded", (2, 3, 2, 3, 0)),
+    Case("reordered_cells", "a test cell moved above its exercise", _transform(_reorder), "graded", _points(COUNT)),
     Case(
         "edited_tests",
         "a wrong answer and its test cell edited to pass",
         _transform(_edit_tests, {FORWARD: WRONG_FORWARD}),
         "graded",
-        (2, 0, 2, 3, 2),
+        _points(FORWARD),
     ),
     Case("edited_points", "100 points written into a test cell", _transform(_edit_points), "graded", FULL),
     Case(
@@ -380,7 +405,7 @@ CASES = [
         "a test cell's grade id and another's points edited",
         _transform(_edit_grade_id),
         "flagged",
-        (2, 0, 2, 3, 2),
+        _points(f"{FORWARD}-tests"),
         "needs manual grading",
     ),
     Case(
@@ -415,12 +440,16 @@ CASES = [
         "torch.testing.assert_close, torch.allclose replaced",
         _replace(COUNT, MONKEYPATCH_TORCH),
         "flagged",
-        (2, 3, 2, 3, 0),
+        _points(COUNT),
         "torch.allclose accepts different tensors",
     ),
-    Case("hard_coded", "the visible test's answer hard-coded", _replace(COUNT, HARD_CODED), "graded", (2, 3, 2, 3, 0)),
+    Case("hard_coded", "the visible test's answer hard-coded", _replace(COUNT, HARD_CODED), "graded", _points(COUNT)),
     Case(
-        "read_solutions", "reads the instructor's solution", _replace(CELL, READ_SOLUTIONS), "graded", (0, 0, 2, 3, 2)
+        "read_solutions",
+        "reads the instructor's solution",
+        _replace(CELL, READ_SOLUTIONS),
+        "graded",
+        _points(CELL, FORWARD),
     ),
     Case("write_outside", "writes outside its folder", _replace(COUNT, WRITE_OUTSIDE, True), "graded", FULL),
     Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),

@@ -1,7 +1,7 @@
 """Mutants for lesson 01_rnn.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -98,6 +98,15 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
     ),
     Mutant(
         CELL,
+        "writes the new state into h with out= (the caller's h changes)",
+        "bug",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.tanh(x @ W_xh + h @ W_hh + b_h, out=h)
+""",
+    ),
+    Mutant(
+        CELL,
         "concatenated input and weights (the seeds' [h, x] form)",
         "correct",
         """
@@ -127,6 +136,18 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
     for b in range(x.shape[0]):
         rows.append(torch.tanh(torch.matmul(x[b], W_xh) + torch.matmul(h[b], W_hh) + b_h))
     return torch.stack(rows)
+""",
+    ),
+    Mutant(
+        CELL,
+        "in-place operations on its own new tensor (+=, tanh_)",
+        "correct",
+        """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    pre = x @ W_xh
+    pre += h @ W_hh
+    pre += b_h
+    return pre.tanh_()
 """,
     ),
     # ---- rnn_forward ------------------------------------------------------------------------
@@ -265,6 +286,21 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
     ),
     Mutant(
         FORWARD,
+        "h_T taken with .squeeze() (drops the batch axis when B = 1)",
+        "bug",
+        """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = h0
+    states = []
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    H_all = torch.stack(states, dim=1)
+    return H_all, H_all[:, -1, :].squeeze()
+""",
+    ),
+    Mutant(
+        FORWARD,
         "preallocated buffer, update written inline",
         "correct",
         """
@@ -336,6 +372,25 @@ def rnn_readout(H_all, W_hy, b_y):
         """
 def rnn_readout(H_all, W_hy, b_y):
     return H_all @ W_hy.T + b_y
+""",
+    ),
+    Mutant(
+        READOUT,
+        "output axis squeezed away when O = 1",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    return (H_all @ W_hy + b_y).squeeze(-1)
+""",
+    ),
+    Mutant(
+        READOUT,
+        "bias reshaped in place with unsqueeze_ (the caller's b_y changes shape)",
+        "bug",
+        """
+def rnn_readout(H_all, W_hy, b_y):
+    b_y.unsqueeze_(0).unsqueeze_(0)  # (1, 1, O): broadcasts over batch and time
+    return H_all @ W_hy + b_y
 """,
     ),
     Mutant(
@@ -419,6 +474,17 @@ def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
     weights.load_rnn_weights(cell, torch.cat([W_xh, W_yh]), torch.zeros(H, H, dtype=x.dtype), b_h)
     h = cell(torch.cat([x, y_prev], dim=1), torch.zeros(x.shape[0], H, dtype=x.dtype))
     return h, h @ W_hy + b_y
+""",
+    ),
+    Mutant(
+        JORDAN,
+        "new output written into y_prev (the caller's y_prev changes)",
+        "bug",
+        """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
+    y_prev.copy_(h @ W_hy + b_y)
+    return h, y_prev
 """,
     ),
     Mutant(

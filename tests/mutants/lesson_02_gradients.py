@@ -1,7 +1,7 @@
 """Mutants for lesson 02_gradients.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -74,6 +74,12 @@ MUTANTS = [
     Mutant(TANH, "the sigmoid's derivative h(1 - h)", "bug", "def tanh_grad_from_output(h):\n    return h * (1 - h)\n"),
     Mutant(TANH, "1 - h", "bug", "def tanh_grad_from_output(h):\n    return 1 - h\n"),
     Mutant(TANH, "(1 - h) squared", "bug", "def tanh_grad_from_output(h):\n    return (1 - h) ** 2\n"),
+    Mutant(
+        TANH,
+        "computed in place in h (the caller's h changes)",
+        "bug",
+        "def tanh_grad_from_output(h):\n    return h.mul_(h).neg_().add_(1)\n",
+    ),
     Mutant(TANH, "factored (1 - h)(1 + h)", "correct", "def tanh_grad_from_output(h):\n    return (1 - h) * (1 + h)\n"),
     Mutant(
         TANH,
@@ -132,6 +138,30 @@ def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
         states.append(h)
     grads = torch.autograd.grad((torch.stack(states, dim=1) * dH).sum(), leaves)
     return dict(zip(("X", "h0", "W_xh", "W_hh", "b_h"), grads))
+""",
+    ),
+    Mutant(
+        BACKWARD,
+        "carried gradient accumulated into dH in place (the caller's dH changes)",
+        "bug",
+        """
+def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
+    T = X.shape[1]
+    states = [h0]
+    for t in range(T):
+        states.append(torch.tanh(X[:, t] @ W_xh + states[-1] @ W_hh + b_h))
+    grads = {"X": torch.zeros_like(X), "W_xh": torch.zeros_like(W_xh), "W_hh": torch.zeros_like(W_hh),
+             "b_h": torch.zeros_like(b_h)}
+    for t in reversed(range(T)):
+        g = dH[:, t] * tanh_grad_from_output(states[t + 1])
+        grads["X"][:, t] = g @ W_xh.T
+        grads["W_xh"] += X[:, t].T @ g
+        grads["W_hh"] += states[t].T @ g
+        grads["b_h"] += g.sum(dim=0)
+        if t > 0:
+            dH[:, t - 1] += g @ W_hh.T
+    grads["h0"] = g @ W_hh.T
+    return grads
 """,
     ),
     Mutant(
@@ -220,6 +250,45 @@ def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
     ),
     Mutant(
         JACOBIAN,
+        "state updated in h0's memory (the caller's h0 changes)",
+        "bug",
+        _jacobian_with(
+            "h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)\n        states.append(h[0])",
+            "h.copy_(torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h))\n        states.append(h[0].clone())",
+        ),
+    ),
+    Mutant(
+        JACOBIAN,
+        "W_hh.T scaled in place (W_hh changes at every step)",
+        "bug",
+        _jacobian_with(
+            "jacobian = tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T",
+            "jacobian = W_hh.T\n        jacobian *= tanh_grad_from_output(states[t + 1])[:, None]",
+        ),
+    ),
+    Mutant(
+        JACOBIAN,
+        "Jacobians from torch.autograd.functional.jacobian",
+        "bug",
+        """
+def hidden_jacobian_norms(X, h0, W_xh, W_hh, b_h):
+    T = X.shape[1]
+
+    def run_from(k, h_k):
+        h = h_k[None]
+        for t in range(k, T):
+            h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)
+        return h[0]
+
+    states = [h0[0]]
+    for t in range(T):
+        states.append(torch.tanh(X[0, t] @ W_xh + states[-1] @ W_hh + b_h))
+    jacobians = [torch.autograd.functional.jacobian(lambda h, k=k: run_from(k, h), states[k]) for k in range(T)]
+    return torch.stack([torch.linalg.matrix_norm(J) for J in jacobians])
+""",
+    ),
+    Mutant(
+        JACOBIAN,
         "every product from scratch, transposed convention",
         "correct",
         """
@@ -290,6 +359,30 @@ def clip_by_global_norm(grads, max_norm):
         """
 def clip_by_global_norm(grads, max_norm):
     return [g.clamp(-max_norm, max_norm) for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "global norm from torch.stack of the norms (fails on an empty list)",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    total = torch.linalg.vector_norm(torch.stack([g.double().norm() for g in grads]))
+    scale = min(1.0, max_norm / (float(total) + 1e-6))
+    return [g * scale for g in grads]
+""",
+    ),
+    Mutant(
+        CLIP,
+        "clip_grad_norm_ on copies of the gradients",
+        "bug",
+        """
+def clip_by_global_norm(grads, max_norm):
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for param, g in zip(params, grads):
+        param.grad = g.clone()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return [param.grad for param in params]
 """,
     ),
     Mutant(
