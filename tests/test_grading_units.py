@@ -265,7 +265,12 @@ def test_copy_submission_restores_released_metadata(tmp_path):
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in copied.cells]
     assert ids.count("01-rnn-cell-tests") == 1 and "01-bonus" not in ids
     kept = next(c for c in copied.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "01-rnn-cell-tests")
-    assert kept.metadata["nbgrader"]["points"] == 2
+    released = next(
+        c
+        for c in nbformat.read(release, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "01-rnn-cell-tests"
+    )
+    assert kept.metadata["nbgrader"]["points"] == released.metadata["nbgrader"]["points"] != 100
     assert len({c.id for c in copied.cells}) == len(copied.cells), "cell ids are unique again"
     assert any("'01-bonus'" in n and "not a cell of this lesson" in n for n in notes)
     assert any("a copy of an earlier cell" in n for n in notes)
