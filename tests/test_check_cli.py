@@ -55,7 +55,7 @@ def test_validate_and_check_allow_for_a_busy_machine():
     from tests.support import REPO
 
     assert VALIDATE_CELL_TIMEOUT >= 120 and KERNEL_STARTUP_TIMEOUT >= 180
-    for config in (REPO / "nbgrader_config.py", REPO / "deploy" / "nbgrader_config.py"):
+    for config in (REPO / "nbgrader_config.py", REPO / "deploy" / "jupyter" / "nbgrader_config.py"):
         text = config.read_text()
         assert f"c.Execute.timeout = {VALIDATE_CELL_TIMEOUT}" in text, config
         assert f"c.Execute.startup_timeout = {KERNEL_STARTUP_TIMEOUT}" in text, config

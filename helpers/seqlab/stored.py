@@ -175,4 +175,11 @@ def rerun_prefix(run: StoredRun, steps: int, desc: str | None = None) -> list[fl
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= run.recipe.budget.steps:
         raise ValueError(f"steps should be an int in 1 ... {run.recipe.budget.steps}, got {steps!r}")
     budget = replace(run.recipe.budget, steps=steps, test_size=1)
-    return train_adding_problem(run.recipe.model(), budget, desc=desc or f"{run.name}, first {steps} steps").losses
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)  # as make_run (through setup()): another thread count sums in another order
+    torch.use_deterministic_algorithms(True)
+    try:
+        return train_adding_problem(run.recipe.model(), budget, desc=desc or f"{run.name}, first {steps} steps").losses
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
