@@ -8,8 +8,9 @@ Written independently of :mod:`seqlab.tools.feedback` (which strips them), so th
 - every non-blank line of a hidden block, stripped of indentation, *unless* it also occurs (as a substring) in
   the text the student has without the hidden tests: the released student notebook (sources and outputs), what
   running it prints (the solution notebook's stored outputs of every cell but the test cells) and the student's
-  own submission.  That rule drops what cannot leak anything: ``)``, ``else:``, ``]``, ``return out``, a line the
-  visible tests repeat, a line the student typed;
+  own submission.  That rule drops a line the visible tests repeat, a line the student typed, ``return out``.
+  A line of Python keywords and punctuation only (``else:``, ``)``, ``]``, ``try:``) is never a secret: it tells
+  nothing, and it also turns up in tracebacks of library code, whose context lines a student's own run shows;
 - every name the hidden block defines: assignment targets (including ``for``, ``with … as``, comprehension
   targets), ``def``/``class`` names and their parameters, ``import`` names; matched as whole words, *unless*
   the name also occurs as a whole word in that same text (``x``, ``torch``, ``cell``, ``pad`` in a demo's
@@ -29,6 +30,7 @@ from __future__ import annotations
 import ast
 import html
 import json
+import keyword
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -57,6 +59,14 @@ class Secrets:
         for name, where in self.names.items():
             (kept.ignored_names.add(name) if _word(name).search(seen) else kept.names.__setitem__(name, where))
         return kept
+
+
+def bare_syntax(line: str) -> bool:
+    """Whether ``line`` holds only Python keywords and brackets or punctuation (``else:``, ``)``, ``],``,
+    ``try:``): no name, number, string or comment that could tell anything about a hidden test."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
+    rest = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", "", line)
+    return all(keyword.iskeyword(word) for word in words) and re.fullmatch(r"[\s()\[\]{}:,;.]*", rest) is not None
 
 
 def distinctive(name: str) -> bool:
@@ -137,7 +147,9 @@ def lesson_secrets(lesson: str, solution: nbformat.NotebookNode, released: nbfor
         lines = cell.source.split("\n")
         for first, last in ranges:
             for line in lines[first - 1 : last]:
-                if line.strip():
+                if bare_syntax(line):
+                    secrets.ignored_lines.add(line.strip())
+                elif line.strip():
                     secrets.lines.setdefault(line.strip(), where)
         for name in _defined_names(cell.source, ranges):
             if distinctive(name):

@@ -1,7 +1,7 @@
 """Mutants for lesson 03_gru.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -108,6 +108,20 @@ def gru_cell(x, h, p):
         """
 def gru_cell(x, h, p):
     return weights.load_gru_weights(torch.nn.GRUCell(x.shape[1], h.shape[1]), p)(x, h)
+""",
+    ),
+    Mutant(
+        CELL,
+        "computed in float64 whatever the input dtype (float32 in, float64 out)",
+        "bug",
+        """
+def gru_cell(x, h, p):
+    x, h = x.double(), h.double()
+    p = {key: value.double() for key, value in p.items()}
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
+    return (1 - z) * n + z * h
 """,
     ),
     Mutant(
@@ -233,6 +247,19 @@ def gru_forward(X, h0, p):
     ),
     Mutant(
         FORWARD,
+        "H_all squeezed (drops every axis of size 1)",
+        "bug",
+        """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        h = gru_cell(X[:, t], h, p)
+        states.append(h)
+    return torch.stack(states, dim=1).squeeze(), h
+""",
+    ),
+    Mutant(
+        FORWARD,
         "buffer with the input's dtype, filled step by step",
         "correct",
         """
@@ -322,6 +349,38 @@ def gru_cell_cho(x, h, p):
     r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
     z = torch.sigmoid(x @ p["W_xz"] + (r * h) @ p["W_hz"] + p["b_z"])
     n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "computed in float64 whatever the input dtype (float32 in, float64 out)",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    x, h = x.double(), h.double()
+    p = {key: value.double() for key, value in p.items()}
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
+    return (1 - z) * n + z * h
+""",
+    ),
+    Mutant(
+        CHO,
+        "candidate from torch.nn.GRUCell with its gates forced open, fed r * h",
+        "bug",
+        """
+def gru_cell_cho(x, h, p):
+    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+    opened = dict(p)
+    for gate, bias in (("r", 1e4), ("z", -1e4)):  # r = 1, z = 0: the cell returns its candidate
+        opened["W_x" + gate] = torch.zeros_like(p["W_x" + gate])
+        opened["W_h" + gate] = torch.zeros_like(p["W_h" + gate])
+        opened["b_" + gate] = torch.full_like(p["b_" + gate], bias)
+    D, H = p["W_xn"].shape
+    n = weights.load_gru_weights(torch.nn.GRUCell(D, H, dtype=x.dtype), opened)(x, r * h)
     return (1 - z) * n + z * h
 """,
     ),
@@ -434,6 +493,24 @@ def gru_gate_override(p, mode):
         q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
         q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
         q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+    ),
+    Mutant(
+        OVERRIDE,
+        "mode compared without case (mode.lower())",
+        "bug",
+        """
+def gru_gate_override(p, mode):
+    gate_values = {"rnn": {"z": 0.0, "r": 1.0}, "copy": {"z": 1.0}, "mlp": {"z": 0.0, "r": 0.0}}
+    mode = mode.lower() if isinstance(mode, str) else mode
+    if mode not in gate_values:
+        raise ValueError(f"mode should be 'rnn', 'copy' or 'mlp', got {mode!r}")
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, value in gate_values[mode].items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], 40.0 if value else -40.0)
     return q
 """,
     ),

@@ -1,7 +1,7 @@
 """Mutants for lesson 04_lstm.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
-``kind="bug"``: the exercise's test cell must lose its points.  ``kind="correct"``: the whole
+``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
@@ -238,6 +238,21 @@ def lstm_forward(X, state0, p):
     ),
     Mutant(
         FORWARD,
+        "h_T and c_T taken with .squeeze() (drops the batch axis when B = 1)",
+        "bug",
+        """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c), p)
+        states.append(h)
+    H_all = torch.stack(states, dim=1)
+    return H_all, (H_all[:, -1].squeeze(), c.squeeze())
+""",
+    ),
+    Mutant(
+        FORWARD,
         "its own gate code, time-major loop over X.unbind(1), preallocated list",
         "correct",
         """
@@ -314,6 +329,29 @@ def forget_gate_path(F):
     ),
     Mutant(
         PATH,
+        "suffix products written into F in place",
+        "bug",
+        """
+def forget_gate_path(F):
+    for k in range(F.shape[0] - 2, -1, -1):
+        F[k] *= F[k + 1]
+    return F
+""",
+    ),
+    Mutant(
+        PATH,
+        "autograd through the chain c_t = f_t * c_{t-1}",
+        "bug",
+        """
+def forget_gate_path(F):
+    cells = [torch.ones(F.shape[1], dtype=F.dtype, requires_grad=True)]
+    for t in range(F.shape[0]):
+        cells.append(F[t] * cells[-1])
+    return torch.stack(torch.autograd.grad(cells[-1].sum(), cells[:-1]))
+""",
+    ),
+    Mutant(
+        PATH,
         "a loop from the end",
         "correct",
         """
@@ -334,6 +372,17 @@ def forget_gate_path(F):
 def forget_gate_path(F):
     logs = torch.log(F)
     return torch.exp(logs.flip(0).cumsum(0).flip(0))
+""",
+    ),
+    Mutant(
+        PATH,
+        "cumprod written with out= into its own flipped copy",
+        "correct",
+        """
+def forget_gate_path(F):
+    backwards = torch.flip(F, dims=[0])  # a new tensor: writing into it leaves F alone
+    torch.cumprod(backwards, dim=0, out=backwards)
+    return backwards.flip(0)
 """,
     ),
     # ---- peephole_lstm_cell ----------------------------------------------------------------------
@@ -370,6 +419,45 @@ def peephole_lstm_cell(x, state, p):
     g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
     c = f * c_prev + i * g
     o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + (c @ p["w_co"]).unsqueeze(-1) + p["b_o"])
+    return o * torch.tanh(c), c
+""",
+    ),
+    Mutant(
+        PEEPHOLE,
+        "computed in float64 whatever the input dtype (float32 in, float64 out)",
+        "bug",
+        """
+def peephole_lstm_cell(x, state, p):
+    x, h_prev, c_prev = x.double(), state[0].double(), state[1].double()
+    p = {key: value.double() for key, value in p.items()}
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["w_ci"] * c_prev + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["w_cf"] * c_prev + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    c = f * c_prev + i * g
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["w_co"] * c + p["b_o"])
+    return o * torch.tanh(c), c
+""",
+    ),
+    Mutant(
+        PEEPHOLE,
+        "old cell's peepholes folded into torch.nn.LSTMCell's bias, one row at a time",
+        "bug",
+        """
+def peephole_lstm_cell(x, state, p):
+    h_prev, c_prev = state
+    D, H = p["W_xi"].shape
+    rows = []
+    for b in range(x.shape[0]):
+        cell = torch.nn.LSTMCell(D, H, dtype=x.dtype)
+        with torch.no_grad():
+            cell.weight_ih.copy_(torch.cat([p["W_x" + k].T for k in "ifgo"]))
+            cell.weight_hh.copy_(torch.cat([p["W_h" + k].T for k in "ifgo"]))
+            peeped = [p["b_i"] + p["w_ci"] * c_prev[b], p["b_f"] + p["w_cf"] * c_prev[b], p["b_g"], p["b_o"]]
+            cell.bias_ih.copy_(torch.cat(peeped))
+            cell.bias_hh.zero_()
+        rows.append(cell(x[b : b + 1], (h_prev[b : b + 1], c_prev[b : b + 1]))[1])
+    c = torch.cat(rows)
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["w_co"] * c + p["b_o"])
     return o * torch.tanh(c), c
 """,
     ),
