@@ -214,8 +214,8 @@ def _toy_entropy_per_char() -> float:
 
 #: The toy language's entropy per predicted character, in nats: every sentence carries ln 64 nats of
 #: choice, spread over 15.5 predicted characters on average.  No next-character model that reads only
-#: the past can reach a lower expected loss; inside a word, letters are determined, so all of the
-#: uncertainty sits at the first letters of words.
+#: the past can reach a lower expected loss.  All of the uncertainty sits where a word is chosen: at its first
+#: letter, and for "sleeps" and "sings" (the same first letter) also at the second.
 TOY_ENTROPY_PER_CHAR = _toy_entropy_per_char()
 
 
