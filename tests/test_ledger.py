@@ -175,3 +175,17 @@ def test_the_verdict_mapping_has_no_unused_phrases():
     assert set(VERDICT_CATEGORIES) - used <= {"confirmed", "refuted", "it depends", "not tested"}, (
         f"phrases no lesson uses any more: {set(VERDICT_CATEGORIES) - used - set(CATEGORIES)}"
     )
+
+
+def test_one_claim_has_one_verdict():
+    """Rows of the gathered ledger that quote the same seed wording judge the same claim: one verdict category."""
+    by_wording: dict[str, set[tuple[str, str]]] = {}
+    for lesson, _claim, wording, verdict, _evidence in _gathered():
+        if wording != "—":
+            by_wording.setdefault(wording, set()).add((lesson, gathered_category(verdict)))
+    disagreements = {
+        wording: sorted(rows) for wording, rows in by_wording.items() if len({category for _, category in rows}) > 1
+    }
+    assert not disagreements, "the same claim has different verdicts in different rows: " + "; ".join(
+        f"{wording}: {rows}" for wording, rows in disagreements.items()
+    )
