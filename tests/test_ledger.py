@@ -189,3 +189,19 @@ def test_one_claim_has_one_verdict():
     assert not disagreements, "the same claim has different verdicts in different rows: " + "; ".join(
         f"{wording}: {rows}" for wording, rows in disagreements.items()
     )
+
+
+def test_the_counts_in_the_gathered_ledgers_prose_are_the_tables():
+    """Lesson 08's sentence "Of the N claims, a are confirmed, b refuted, c depend ..., and d was/were not tested"
+    counts the gathered table's verdicts."""
+    nb = nbformat.read(COURSE.solution(GATHERING), as_version=4)
+    ledger = next(c.source for c in nb.cells if c.cell_type == "markdown" and LEDGER_HEADING.search(c.source))
+    sentence = re.search(
+        r"Of the (\d+) claims, (\d+) are confirmed, (\d+) refuted, (\d+) depend on something the claim did not say, "
+        r"and (\d+) (?:was|were) not tested",
+        ledger,
+    )
+    assert sentence, "lesson 08's ledger should say how many claims have each verdict"
+    counts = [gathered_category(row[3]) for row in _gathered()]
+    stated = [int(n) for n in sentence.groups()]
+    assert stated == [len(counts), *(counts.count(c) for c in CATEGORIES)], (stated, len(counts))
