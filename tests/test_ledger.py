@@ -31,7 +31,6 @@ VERDICT_CATEGORIES = {
     "refuted": "refuted",
     "it depends": "it depends",
     "not tested": "not tested",
-    "confirmed here": "confirmed",
     "confirmed, with a threshold": "confirmed",
     "both right": "confirmed",  # two conventions of the GRU update, both correct
     "one of two conventions": "it depends",  # where the reset gate goes: a convention, with measurable differences

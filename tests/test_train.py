@@ -606,3 +606,24 @@ def test_train_adding_problem_evaluates_after_asked_steps_without_changing_train
     assert sorted(evaluated.test_mse_after) == [2, 4, 6] and evaluated.test_mse_after[6] == plain.test_mse
     with pytest.raises(ValueError, match="evaluate_after"):
         train_adding_problem(RecurrentRegressor("rnn", 2, 8), budget, evaluate_after=(7,))
+
+
+def test_train_adding_problem_clips_when_asked():
+    from dataclasses import replace
+
+    from seqlab.models import RecurrentRegressor
+
+    budget = replace(ADDING_BUDGET, length=5, steps=3, test_size=16)
+    runs = {}
+    for clip_norm in (None, 1e-12):
+        torch.manual_seed(0)
+        model = RecurrentRegressor("rnn", 2, 8)
+        before = [p.detach().clone() for p in model.parameters()]
+        runs[clip_norm] = train_adding_problem(model, budget, clip_norm=clip_norm)
+        moved = [float((p - b).abs().max()) for p, b in zip(model.parameters(), before, strict=True)]
+        runs[clip_norm, "moved"] = max(moved)
+    # Adam's first steps are about lr per weight; gradients clipped to norm 1e-12 fall below its epsilon
+    assert runs[None, "moved"] > 0.5 * budget.lr and runs[1e-12, "moved"] < 0.01 * budget.lr
+    assert runs[None].losses[0] == runs[1e-12].losses[0]  # the same model and batch before the first update
+    with pytest.raises(ValueError, match="clip_norm"):
+        train_adding_problem(RecurrentRegressor("rnn", 2, 8), budget, clip_norm=0.0)

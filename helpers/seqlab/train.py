@@ -195,6 +195,7 @@ def train_adding_problem(
     record_every: int = 0,
     desc: str = "adding problem",
     evaluate_after: Sequence[int] = (),
+    clip_norm: float | None = None,
 ) -> AddingRun:
     """Train ``model`` ((B, T, 2) -> (B, 1)) on the adding problem with ``budget``; evaluate on a test batch.
 
@@ -206,6 +207,8 @@ def train_adding_problem(
         desc: label of the progress bar.
         evaluate_after: also measure the test MSE after these numbers of steps (each in 1 ... steps), e.g.
             what a shorter budget would have reached.  Evaluating does not change the training.
+        clip_norm: if given, the gradients are clipped to this total norm before each update (the course's
+            budgets do not clip; lesson 02 clips a ReLU network, whose states are unbounded).
     """
     if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 0:
         raise ValueError(f"record_every should be a non-negative int, got {record_every!r}")
@@ -241,7 +244,7 @@ def train_adding_problem(
         if step + 1 in checkpoints:
             test_mse_after[step + 1] = evaluate()
 
-    losses = fit(loss_on_fresh_batch, model, budget.steps, lr=budget.lr, desc=desc, on_step=record)
+    losses = fit(loss_on_fresh_batch, model, budget.steps, lr=budget.lr, desc=desc, on_step=record, clip_norm=clip_norm)
     test_mse = test_mse_after[budget.steps] if budget.steps in test_mse_after else evaluate()
     test_mse_after[budget.steps] = test_mse
     norms = torch.stack(records) if records else torch.empty(0, budget.length)
