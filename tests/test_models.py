@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from seqlab.data import ADDING_BASELINE_MSE
-from seqlab.models import RECURRENT_LAYERS, RecurrentRegressor
+from seqlab.models import RECURRENT_LAYERS, RecurrentRegressor, set_forget_gate_bias
 from seqlab.train import ADDING_BUDGET, fit, train_adding_problem
 
 
@@ -99,3 +99,27 @@ def test_a_trainable_model_beats_the_baseline_on_short_sequences():
 def test_train_adding_problem_rejects_bad_record_every(bad):
     with pytest.raises(ValueError, match="record_every"):
         train_adding_problem(RecurrentRegressor("rnn", 2, 4), replace(ADDING_BUDGET, steps=1), record_every=bad)
+
+
+def test_set_forget_gate_bias_sets_b_f_and_nothing_else():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2)
+    before = {name: p.detach().clone() for name, p in lstm.named_parameters()}
+    set_forget_gate_bias(lstm, 1.0)
+    for name, p in lstm.named_parameters():
+        if name.startswith("bias"):
+            keep = torch.ones(16, dtype=torch.bool)
+            keep[4:8] = False  # gates i, f, g, o: the forget quarter is [H:2H]
+            assert torch.equal(p[keep], before[name][keep])
+        else:
+            assert torch.equal(p, before[name])
+    for layer in (0, 1):
+        b_f = getattr(lstm, f"bias_ih_l{layer}")[4:8] + getattr(lstm, f"bias_hh_l{layer}")[4:8]
+        assert torch.equal(b_f, torch.ones(4))
+    with pytest.raises(TypeError, match="nn.LSTM"):
+        set_forget_gate_bias(torch.nn.GRU(3, 4), 1.0)
+    with pytest.raises(ValueError, match="bias=False"):
+        set_forget_gate_bias(torch.nn.LSTM(3, 4, bias=False), 1.0)
+    for bad in (True, "1", float("nan")):
+        with pytest.raises(TypeError, match="value"):
+            set_forget_gate_bias(lstm, bad)

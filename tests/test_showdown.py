@@ -23,6 +23,8 @@ from seqlab.showdown import (
     ADDING_SOLVED_MSE,
     COPY_SOLVED_ACCURACY,
     COPY_TOLERANCE,
+    FORGET_BIAS_BUDGET,
+    FORGET_BIAS_RESULTS_FILE,
     SHOWDOWN_BUDGET,
     SHOWDOWN_KINDS,
     SHOWDOWN_RESULTS_FILE,
@@ -331,9 +333,46 @@ def test_table_and_plot(tmp_path):
 # --- the packaged sweep --------------------------------------------------------------------------------------------
 
 
-def test_the_results_file_is_package_data():
+def test_the_results_files_are_package_data():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert SHOWDOWN_RESULTS_FILE in pyproject["tool"]["setuptools"]["package-data"]["seqlab"]
+    for name in (SHOWDOWN_RESULTS_FILE, FORGET_BIAS_RESULTS_FILE):
+        assert name in pyproject["tool"]["setuptools"]["package-data"]["seqlab"]
+
+
+def test_the_forget_gate_bias_changes_only_the_lstm_and_only_b_f():
+    with_bias = dataclasses.replace(TINY, lstm_forget_bias=1.0)
+    for kind in ("rnn", "gru", "transformer"):
+        assert (
+            run_showdown_cell("adding", kind, 5, 0, with_bias).metric
+            == run_showdown_cell("adding", kind, 5, 0, TINY).metric
+        )
+    assert (
+        run_showdown_cell("adding", "lstm", 5, 0, with_bias).metric
+        != run_showdown_cell("adding", "lstm", 5, 0, TINY).metric
+    )
+    assert dataclasses.replace(SHOWDOWN_BUDGET, lstm_forget_bias=1.0) == FORGET_BIAS_BUDGET
+    assert SHOWDOWN_BUDGET.lstm_forget_bias is None  # the main sweep keeps PyTorch's initialisation
+
+
+def test_a_file_without_a_newer_budget_field_loads_as_its_default(tmp_path):
+    path = tmp_path / "old.json"
+    save_showdown_results(fake_results(), path, "c", TINY)
+    record = json.loads(path.read_text())
+    del record["budget"]["lstm_forget_bias"]  # a file made before the field existed
+    path.write_text(json.dumps(record))
+    assert load_showdown_results(path, budget=TINY).budget == record["budget"]
+    with pytest.raises(ValueError, match="lstm_forget_bias"):
+        load_showdown_results(path, budget=dataclasses.replace(TINY, lstm_forget_bias=1.0))
+
+
+def test_the_packaged_forget_bias_sweep_has_every_lstm_cell():
+    stored = load_showdown_results(budget=FORGET_BIAS_BUDGET)  # the package's showdown_forget_bias.json
+    assert stored.command.startswith("seqlab showdown") and "--lstm-forget-bias 1" in stored.command
+    assert sorted(r.key for r in stored.results) == sorted(showdown_cells(kinds=["lstm"]))
+    for r in stored.results:
+        assert r.solved == (r.metric < ADDING_SOLVED_MSE if r.task == "adding" else r.metric >= COPY_SOLVED_ACCURACY)
+    main = load_showdown_results()
+    assert stored.copy_memory_batch["fingerprint"] == main.copy_memory_batch["fingerprint"]  # the same data
 
 
 def test_the_packaged_sweep_is_complete_and_consistent():

@@ -22,10 +22,40 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["RECURRENT_LAYERS", "RecurrentRegressor", "RecurrentTagger", "TransformerRegressor", "TransformerTagger"]
+__all__ = [
+    "RECURRENT_LAYERS",
+    "RecurrentRegressor",
+    "RecurrentTagger",
+    "TransformerRegressor",
+    "TransformerTagger",
+    "set_forget_gate_bias",
+]
 
 #: The recurrent layer behind each ``kind`` of RecurrentRegressor.
 RECURRENT_LAYERS: dict[str, type[nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def set_forget_gate_bias(lstm: nn.LSTM, value: float) -> None:
+    """Set the forget-gate bias b_f of every layer of ``lstm`` to ``value`` (Gers et al. 2000), in place.
+
+    PyTorch's ``nn.LSTM`` adds two bias vectors of size 4H, ``bias_ih_l{k}`` and ``bias_hh_l{k}``, with the gates in
+    the order i, f, g, o: the forget gate's quarter ``[H:2H]`` of ``bias_ih`` becomes ``value`` and that of
+    ``bias_hh`` 0, so their sum, the b_f of lesson 04's equations, is ``value``.  No other parameter changes, and no
+    random number is drawn.
+    """
+    if not isinstance(lstm, nn.LSTM):
+        raise TypeError(f"lstm should be a torch.nn.LSTM, got {type(lstm).__name__}")
+    if not lstm.bias:
+        raise ValueError("this nn.LSTM was made with bias=False: it has no forget-gate bias to set")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"value should be a finite number, got {value!r}")
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, parameter in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                parameter[H : 2 * H] = float(value)
+            elif name.startswith("bias_hh"):
+                parameter[H : 2 * H] = 0.0
 
 
 class RecurrentRegressor(nn.Module):

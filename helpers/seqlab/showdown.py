@@ -50,7 +50,13 @@ from seqlab.data import (
     _check_positive_int,
     adding_problem_batch,
 )
-from seqlab.models import RecurrentRegressor, RecurrentTagger, TransformerRegressor, TransformerTagger
+from seqlab.models import (
+    RecurrentRegressor,
+    RecurrentTagger,
+    TransformerRegressor,
+    TransformerTagger,
+    set_forget_gate_bias,
+)
 from seqlab.train import fit
 
 __all__ = [
@@ -64,6 +70,7 @@ __all__ = [
     "adding_tolerance",
     "ShowdownBudget",
     "SHOWDOWN_BUDGET",
+    "FORGET_BIAS_BUDGET",
     "showdown_model",
     "count_parameters",
     "single_thread",
@@ -72,6 +79,8 @@ __all__ = [
     "showdown_cells",
     "ShowdownResults",
     "SHOWDOWN_RESULTS_FILE",
+    "FORGET_BIAS_RESULTS_FILE",
+    "packaged_results_file",
     "load_showdown_results",
     "save_showdown_results",
     "copy_memory_fingerprint",
@@ -125,6 +134,9 @@ class ShowdownBudget:
         seeds: the sweep's seeds.
         test_size: held-out sequences per cell.
         test_seed_offset: the test batch's generator is seeded with ``seed + test_seed_offset``.
+        lstm_forget_bias: the LSTM's forget-gate bias b_f at initialisation (``models.set_forget_gate_bias``, after
+            PyTorch's initialisation, so that every other weight is the same as without it); ``None`` keeps
+            PyTorch's default, small random biases around 0.  The other models ignore it.
     """
 
     steps: int = 2000
@@ -137,6 +149,7 @@ class ShowdownBudget:
     seeds: tuple[int, ...] = (0, 1)
     test_size: int = 500
     test_seed_offset: int = 1000
+    lstm_forget_bias: float | None = None
 
     def lr(self, kind: str) -> float:
         """Adam's learning rate for a model of this ``kind``."""
@@ -150,6 +163,10 @@ class ShowdownBudget:
 
 #: The course's showdown recipe (see ``ShowdownBudget``).
 SHOWDOWN_BUDGET = ShowdownBudget()
+
+#: The same recipe with the LSTM's standard remedy, a forget-gate bias of 1 (lesson 04): its LSTM cells are stored
+#: apart from the main sweep (``FORGET_BIAS_RESULTS_FILE``), so both LSTMs can be shown side by side.
+FORGET_BIAS_BUDGET = dataclasses.replace(SHOWDOWN_BUDGET, lstm_forget_bias=1.0)
 
 
 def _check_kind(kind: object) -> str:
@@ -326,6 +343,8 @@ def run_showdown_cell(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = showdown_model(kind, task)
+        if kind == "lstm" and budget.lstm_forget_bias is not None:
+            set_forget_gate_bias(model.recurrent, budget.lstm_forget_bias)
         train_gen = torch.Generator().manual_seed(seed)
         model.train()
         start = time.perf_counter()
@@ -374,6 +393,8 @@ def showdown_cells(
 
 #: Name of the packaged results file (inside the ``seqlab`` package).
 SHOWDOWN_RESULTS_FILE = "showdown_results.json"
+#: Name of the packaged results file of the LSTM cells with ``FORGET_BIAS_BUDGET``.
+FORGET_BIAS_RESULTS_FILE = "showdown_forget_bias.json"
 
 
 @dataclass(frozen=True)
@@ -419,8 +440,11 @@ class ShowdownResults:
         }
 
 
-def _packaged_results() -> Path:
-    return Path(str(importlib.resources.files("seqlab") / SHOWDOWN_RESULTS_FILE))
+def packaged_results_file(budget: ShowdownBudget = SHOWDOWN_BUDGET) -> Path:
+    """Where this package keeps the stored sweep of ``budget``: ``SHOWDOWN_RESULTS_FILE`` for the course's recipe,
+    ``FORGET_BIAS_RESULTS_FILE`` when the LSTM has a forget-gate bias."""
+    name = SHOWDOWN_RESULTS_FILE if budget.lstm_forget_bias is None else FORGET_BIAS_RESULTS_FILE
+    return Path(str(importlib.resources.files("seqlab") / name))
 
 
 def copy_memory_fingerprint(copy_memory_batch: CopyMemoryBatch) -> str:
@@ -457,18 +481,20 @@ def save_showdown_results(
 
 
 def load_showdown_results(path: str | Path | None = None, budget: ShowdownBudget = SHOWDOWN_BUDGET) -> ShowdownResults:
-    """Read a stored sweep (default: the one shipped in this package, made by ``seqlab showdown``).
+    """Read a stored sweep (default: the one this package ships for ``budget``, made by ``seqlab showdown``; see
+    ``packaged_results_file``).  A budget field the file does not record was added after the file was made: it
+    counts as that field's default, which is what the code did before the field existed.
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: the file was made with another budget than ``budget`` (stale results: re-run the sweep).
     """
-    file = _packaged_results() if path is None else Path(path)
+    file = packaged_results_file(budget) if path is None else Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no stored showdown results (the instructor's `seqlab showdown` makes them)")
     data = json.loads(file.read_text(encoding="utf-8"))
     expected = budget.as_dict()
-    found = data.get("budget", {})
+    found = {**ShowdownBudget().as_dict(), **data.get("budget", {})}
     if found != expected:
         changed = sorted(k for k in set(expected) | set(found) if found.get(k) != expected.get(k))
         raise ValueError(

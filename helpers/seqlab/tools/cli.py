@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds instead of the budget's")
     p.add_argument("--steps", type=int, default=None,
                    help="steps instead of the budget's (quick checks: the loader refuses such a file)")  # fmt: skip
+    p.add_argument("--lstm-forget-bias", type=float, default=None,
+                   help="the LSTM's forget-gate bias at initialisation (default: PyTorch's); with it, the default "
+                        "--out is the package's showdown_forget_bias.json")  # fmt: skip
     p.set_defaults(run=_showdown)
 
     p = commands.add_parser("store-runs", help="make the stored training runs that notebooks load (minutes each)")

@@ -25,8 +25,8 @@ from seqlab.showdown import (
     ShowdownBudget,
     ShowdownResult,
     ShowdownResults,
-    _packaged_results,
     copy_memory_fingerprint,
+    packaged_results_file,
     run_showdown_cell,
     save_showdown_results,
     showdown_cells,
@@ -118,7 +118,8 @@ def showdown_main(args, argv: Sequence[str], course_root: Path | None) -> int:
         raise ToolError("--workers must be positive")
     budget = SHOWDOWN_BUDGET
     overrides = {name: value for name, value in (("steps", args.steps), ("lengths", args.lengths),
-                                                 ("seeds", args.seeds)) if value is not None}  # fmt: skip
+                                                 ("seeds", args.seeds), ("lstm_forget_bias", args.lstm_forget_bias))
+                 if value is not None}  # fmt: skip
     if overrides:
         overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
         budget = dataclasses.replace(budget, **overrides)
@@ -132,7 +133,7 @@ def showdown_main(args, argv: Sequence[str], course_root: Path | None) -> int:
         raise ToolError("no course found here: pass --solution NOTEBOOK")
     source = reference_source(notebook)
     function = compile_reference(source)
-    out = Path(args.out) if args.out is not None else _packaged_results()
+    out = Path(args.out) if args.out is not None else packaged_results_file(budget)
     cells = showdown_cells(budget, tasks=args.tasks, kinds=args.kinds)
     command = "seqlab showdown" + ("" if not argv else " " + " ".join(argv))
     print(f"{command}: {len(cells)} cells, {args.workers} worker(s), budget {budget}", flush=True)
