@@ -10,6 +10,7 @@ Student-facing modules (imported by the notebooks):
 - :mod:`seqlab.train`    - a minimal training loop with a notebook-aware progress bar; the adding-problem benchmark.
 - :mod:`seqlab.models`   - small reference models (PyTorch layers) for comparisons between architectures.
 - :mod:`seqlab.plots`    - plotting helpers.
+- :mod:`seqlab.diagrams` - diagrams of the lessons' models (BPTT, the GRU cell, the encoder block, multi-head).
 
 Instructor tooling (release, execute, check, grade) lives in :mod:`seqlab.tools` behind the
 ``seqlab`` command; the modules above never import it.
