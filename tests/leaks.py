@@ -242,7 +242,7 @@ def search(
     if isinstance(text, str):
         text = Received([text], [text])
     shown = text.shown
-    for message in expected:
+    for message in dict.fromkeys(m for m in expected if m):  # once each; "" would put a space between all characters
         shown = [t.replace(message, " ") for t in shown]
     leaks = [
         Leak(where, "line", line, cell)

@@ -28,7 +28,7 @@ from seqlab.tools.feedback import (
     hide_hidden_tests,
     split_hidden,
 )
-from tests.leaks import BEGIN, find_leaks, hidden_ranges, lesson_secrets
+from tests.leaks import BEGIN, Secrets, find_leaks, hidden_ranges, lesson_secrets, search
 from tests.support import COURSE, REPO, solution_notebook, student_notebook
 
 CELL = """\
@@ -236,3 +236,15 @@ def test_detector_finds_every_hidden_line_without_stripping_and_none_with_it(tmp
     page = (stripped / lesson / f"{lesson}.html").read_text(encoding="utf-8")
     assert html.escape(MESSAGE, quote=False) in page and "<b>check</b>" not in page, "the message, escaped"
     assert "failed in a hidden test" in page and "printed by the hidden test" not in page
+
+
+@pytest.mark.timeout(20)  # the doubling took minutes and gigabytes: fail fast if it comes back
+def test_the_detector_takes_out_each_expected_message_once_and_ignores_empty_ones():
+    """A blank notebook's test cells fail with NotImplementedError and an empty message, one per test cell: taking
+    "" out of the text put a space between every two characters, doubling the text per test cell (a lesson with a
+    dozen test cells searched gigabytes for minutes).  Empty messages are skipped and repeats taken out once."""
+    secrets = Secrets("00_x", lines={"assert hidden_total == 42": "x-tests"}, names={"hidden_total": "x-tests"})
+    page = "NotImplementedError " * 3 + "<p>all fine</p>" * 2000
+    assert search("page.html", page, secrets, ["NotImplementedError", ""] * 40) == []
+    leaked = search("page.html", page + " hidden_total", secrets, ["NotImplementedError", ""] * 40)
+    assert [(leak.kind, leak.secret) for leak in leaked] == [("name", "hidden_total")]
