@@ -16,7 +16,8 @@ import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 import seqlab  # noqa: E402
-from seqlab.plots import draw_birnn, moving_average, plot_curves  # noqa: E402
+from seqlab.diagrams import draw_birnn  # noqa: E402
+from seqlab.plots import moving_average, plot_curves  # noqa: E402
 
 # ------------------------------------------------------------------------------------ moving_average
 
@@ -197,6 +198,18 @@ def test_progress_enabled(monkeypatch):
     assert seqlab.progress_enabled() is False
 
 
+# ------------------------------------------------------------------------------------ draw_unrolled_rnn
+from seqlab.diagrams import draw_unrolled_rnn  # noqa: E402
+
+
+@pytest.mark.parametrize("feedback", ["h", "y"])
+def test_draw_unrolled_rnn_returns_titled_axes(close_figures, feedback):
+    ax = draw_unrolled_rnn(steps=3, feedback=feedback)
+    assert ax.get_title()
+    fig, given = plt.subplots()
+    assert draw_unrolled_rnn(steps=2, feedback=feedback, ax=given) is given
+
+
 # ------------------------------------------------------------------------------------ draw_birnn
 
 
@@ -220,7 +233,7 @@ def test_draw_birnn_bad_steps(steps):
 
 
 # ------------------------------------------------------------------------------------ draw_lstm_cell
-from seqlab.plots import draw_lstm_cell  # noqa: E402
+from seqlab.diagrams import draw_lstm_cell  # noqa: E402
 
 
 def test_draw_lstm_cell_returns_titled_axes(close_figures):
@@ -241,7 +254,7 @@ def test_draw_lstm_cell_into_given_axes(close_figures):
 
 @pytest.mark.parametrize("attention", [False, True])
 def test_draw_seq2seq_returns_titled_axes(close_figures, attention):
-    from seqlab.plots import draw_seq2seq
+    from seqlab.diagrams import draw_seq2seq
 
     ax = draw_seq2seq(attention=attention, source_steps=4, target_steps=2)
     assert isinstance(ax, Axes)
@@ -253,7 +266,7 @@ def test_draw_seq2seq_returns_titled_axes(close_figures, attention):
 
 
 def test_draw_seq2seq_into_given_axes(close_figures):
-    from seqlab.plots import draw_seq2seq
+    from seqlab.diagrams import draw_seq2seq
 
     _, ax = plt.subplots()
     assert draw_seq2seq(ax=ax) is ax
@@ -263,7 +276,7 @@ def test_draw_seq2seq_into_given_axes(close_figures):
     "kwargs", [{"source_steps": 1}, {"source_steps": 9}, {"target_steps": 0}, {"target_steps": 2.0}, {"attention": 1}]
 )
 def test_draw_seq2seq_bad_arguments(kwargs):
-    from seqlab.plots import draw_seq2seq
+    from seqlab.diagrams import draw_seq2seq
 
     with pytest.raises(ValueError, match="should be"):
         draw_seq2seq(**kwargs)
