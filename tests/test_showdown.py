@@ -438,3 +438,14 @@ def test_the_command_line_choices_are_the_showdowns():
     showdown = cli.build_parser()._subparsers._group_actions[0].choices["showdown"]
     choices = {a.dest: tuple(a.choices) for a in showdown._actions if a.choices}
     assert choices == {"tasks": SHOWDOWN_TASKS, "kinds": SHOWDOWN_KINDS}
+
+
+@pytest.mark.slow
+def test_a_stored_forget_bias_cell_is_what_the_code_makes():
+    """One cell of showdown_forget_bias.json re-run here agrees with the stored one (the same bits on the sweep's
+    kind of machine; within the sweep's tolerances elsewhere)."""
+    stored = load_showdown_results(budget=FORGET_BIAS_BUDGET)
+    rerun = run_showdown_cell("adding", "lstm", 25, 1, FORGET_BIAS_BUDGET)
+    (row,) = compare_with_stored([rerun], stored)
+    assert row.agree, agreement_table([row])
+    assert rerun.params == stored.get("adding", "lstm", 25, 1).params
