@@ -7,7 +7,8 @@ edge cases and shortcuts), and a phrase the notes must contain.  Sources may use
 ``{canary}`` (a path the student must not be able to create).
 
 The points follow from what each case does: a cell that kills the kernel loses itself (and what
-depends on it), never the cells that ran before; a tampered check scores nothing from then on.
+depends on it), never the cells that ran before; a changed check, hook or shortcut list is put back
+before each test cell (the student is flagged), so the test cell judges the real answer.
 """
 
 from __future__ import annotations
@@ -306,6 +307,176 @@ sys.exit("I am done")
 """
 
 
+# -- kind 1: subverting the test cells from earlier cells (each a variation a student would try next) --
+
+WRONG_COUNT = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return 0
+"""
+
+SYS_DISPLAYHOOK_SCORE = WRONG_COUNT.replace(
+    "    return 0",
+    "    import sys\n\n    sys.displayhook(2.0)  # 2 points as a result, then a failing check\n    return 0",
+)
+
+POST_RUN_FORGIVES = (
+    WRONG_COUNT
+    + """
+
+def _forgive(result):
+    from IPython.display import clear_output
+
+    result.error_in_exec = None
+    result.error_before_exec = None
+    clear_output()
+
+
+get_ipython().events.register("post_run_cell", _forgive)
+"""
+)
+
+AST_PASS = (
+    WRONG_COUNT
+    + """
+import ast
+
+
+class _Quiet(ast.NodeTransformer):
+    def visit_Module(self, node):
+        if "count_rnn_parameters" in ast.unparse(node) and "def " not in ast.unparse(node)[:4]:
+            return ast.Module(body=[ast.Pass()], type_ignores=[])
+        return node
+
+
+get_ipython().ast_transformers.append(_Quiet())
+"""
+)
+
+INPUT_TRANSFORMER_PASS = (
+    WRONG_COUNT
+    + """
+
+def _blank(lines):
+    return ["pass\\n"] if any("assert_integer(" in line for line in lines) else lines
+
+
+get_ipython().input_transformers_cleanup.append(_blank)
+"""
+)
+
+PRE_RUN_PATCH = (
+    WRONG_COUNT
+    + """
+import seqlab.checks
+
+_real = seqlab.checks.assert_integer
+
+
+def _patch(info):
+    globals()["assert_integer"] = seqlab.checks.assert_integer = lambda *args, **kwargs: None
+
+
+def _unpatch(result):
+    globals()["assert_integer"] = seqlab.checks.assert_integer = _real
+
+
+get_ipython().events.register("pre_run_cell", _patch)
+get_ipython().events.register("post_run_cell", _unpatch)
+"""
+)
+
+STACK_AWARE_PATCH = (
+    WRONG_COUNT
+    + """
+import sys
+
+import seqlab.checks
+
+_real_integer = seqlab.checks.assert_integer
+
+
+def _integer(*args, **kwargs):
+    frame = sys._getframe(1)
+    while frame is not None:  # behave while the grader's probe is looking
+        if "seqlab" in frame.f_code.co_name:
+            return _real_integer(*args, **kwargs)
+        frame = frame.f_back
+    return None
+
+
+assert_integer = seqlab.checks.assert_integer = _integer
+"""
+)
+
+BLIND_FORMATTER = (
+    WRONG_COUNT
+    + """
+import seqlab.checks
+
+get_ipython().display_formatter.formatters["text/plain"].for_type(list, lambda obj, p, cycle: p.text("[]"))
+assert_integer = seqlab.checks.assert_integer = lambda *args, **kwargs: None
+"""
+)
+
+SILENCED_TRACEBACK = (
+    WRONG_COUNT
+    + """
+get_ipython()._showtraceback = lambda *args, **kwargs: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+"""
+)
+
+TENSOR_SUBCLASS = """
+class _Agreeable(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.isclose):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+    def detach(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        return self
+
+
+def rnn_readout(H_all, W_hy, b_y):
+    return torch.zeros(H_all.shape[0], H_all.shape[1], W_hy.shape[1], dtype=H_all.dtype).as_subclass(_Agreeable)
+"""
+
+CAPTURED_SHORTCUT = """
+_SHORTCUTS = {"cell": torch._VF.rnn_tanh_cell}
+
+
+def rnn_cell(x, h, W_xh, W_hh, b_h, _step=_SHORTCUTS["cell"]):
+    return _step(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
+"""
+
+EDITED_SHORTCUT_LIST = """
+import seqlab.checks
+
+seqlab.checks.RNN_SHORTCUTS = ("torch.nn.LSTM.forward",)
+
+
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.rnn_tanh_cell(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
+"""
+
+# -- kind 6: an honest student whose code writes to stderr --
+
+STDERR_HONEST = """
+import sys
+import warnings
+
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    print("counting ...", file=sys.stderr)  # a progress message
+    warnings.warn("counting parameters", UserWarning, stacklevel=1)
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+"""
+
 CASES = [
     Case(
         "infinite_loop",
@@ -432,8 +603,8 @@ CASES = [
         "assert_close and assert_shape replaced",
         _replace(CELL, MONKEYPATCH_CHECKS),
         "flagged",
-        ZERO,
-        "checking functions were changed",
+        _points(CELL, FORWARD),  # put back before each test cell: the wrong rnn_cell (used by rnn_forward) fails
+        "put back what earlier code had changed: assert_close in the notebook",
     ),
     Case(
         "patched_torch",
@@ -441,7 +612,7 @@ CASES = [
         _replace(COUNT, MONKEYPATCH_TORCH),
         "flagged",
         _points(COUNT),
-        "torch.allclose accepts different tensors",
+        "torch.allclose, torch.testing.assert_close",
     ),
     Case("hard_coded", "the visible test's answer hard-coded", _replace(COUNT, HARD_CODED), "graded", _points(COUNT)),
     Case(
@@ -455,6 +626,98 @@ CASES = [
     Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),
     Case("input", "calls input()", _replace(CELL, INPUT, True), "graded", FULL),
     Case("environment", "prints the grader's environment", _replace(COUNT, ENVIRONMENT, True), "graded", FULL),
+    Case(
+        "displayhook_score",
+        "sys.displayhook(2.0) before a failing check",
+        _replace(COUNT, SYS_DISPLAYHOOK_SCORE),
+        "graded",
+        _points(COUNT),
+    ),
+    Case(
+        "post_run_forgives",
+        "a post_run_cell callback clears the error",
+        _replace(COUNT, POST_RUN_FORGIVES),
+        "flagged",
+        _points(COUNT),
+        "the event callbacks",
+    ),
+    Case(
+        "ast_pass",
+        "an AST transformer empties the test cell",
+        _replace(COUNT, AST_PASS),
+        "flagged",
+        _points(COUNT),
+        "the AST transformers",
+    ),
+    Case(
+        "input_transformer_pass",
+        "an input transformer empties the test cell",
+        _replace(COUNT, INPUT_TRANSFORMER_PASS),
+        "flagged",
+        _points(COUNT),
+        "input",
+    ),
+    Case(
+        "pre_run_patch",
+        "checks patched before each cell, restored after",
+        _replace(COUNT, PRE_RUN_PATCH),
+        "flagged",
+        _points(COUNT),
+        "the event callbacks",
+    ),
+    Case(
+        "stack_aware_patch",
+        "a check that behaves only while the probe looks",
+        _replace(COUNT, STACK_AWARE_PATCH),
+        "flagged",
+        _points(COUNT),
+        "assert_integer",
+    ),
+    Case(
+        "blind_formatter",
+        "the formatter that reports the probe blinded",
+        _replace(COUNT, BLIND_FORMATTER),
+        "flagged",
+        _points(COUNT),
+        "formatter",
+    ),
+    Case(
+        "silenced_traceback",
+        "the traceback display switched off",
+        _replace(COUNT, SILENCED_TRACEBACK),
+        "flagged",
+        _points(COUNT),
+        "showtraceback",
+    ),
+    Case(
+        "tensor_subclass",
+        "a tensor subclass that agrees with every comparison",
+        _replace(READOUT, TENSOR_SUBCLASS),
+        "graded",
+        _points(READOUT),
+    ),
+    Case(
+        "captured_shortcut",
+        "torch's RNN kernel kept in a default argument",
+        _replace(CELL, CAPTURED_SHORTCUT),
+        "graded",
+        _points(CELL, FORWARD),
+    ),
+    Case(
+        "edited_shortcut_list",
+        "RNN_SHORTCUTS emptied, the shortcut used",
+        _replace(CELL, EDITED_SHORTCUT_LIST),
+        "flagged",
+        _points(CELL, FORWARD),
+        "RNN_SHORTCUTS",
+    ),
+    Case(
+        "stderr_honest",
+        "an honest answer that writes to stderr and warns",
+        _replace(COUNT, STDERR_HONEST),
+        "graded",
+        FULL,
+    ),
 ]
 
 

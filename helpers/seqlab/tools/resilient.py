@@ -14,6 +14,13 @@ nbgrader's ``Execute`` in the autograde step and instead
   notebook and from :mod:`seqlab.checks`, ``torch.testing.assert_close``, ``torch.allclose``,
   ``torch.equal``, ``forbid``); if code before it made them accept anything, the test cell is not
   run and scores 0;
+- **restores the interpreter** before every test cell (:mod:`seqlab.tools.kernel_guard`): the
+  hooks, formatters, transformers, callbacks, comparison functions and checks copied when the
+  kernel started, before any student code; what had to be put back is reported (and flagged);
+- **scores only from errors**: a test cell's ``execute_result`` becomes plain display output and
+  its stderr becomes stdout (nbgrader would take a score from the first, and give 0 for the
+  second: a progress bar or a warning must not cost points), and a test cell whose execution
+  failed without an error output (the student silenced the traceback) gets one;
 - **caps output**: at most ``max_output_bytes`` of output per cell are kept (error outputs always);
 - **cleans up**: after every cell, processes the student's code started are killed; while a cell
   runs, more than ``max_children`` of them at once (a fork bomb, which would starve the other
@@ -38,6 +45,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from seqlab.tools.kernel_guard import RESTORE, SNAPSHOT
 from seqlab.tools.sandbox import SandboxedKernelManager, active
 
 #: Runs inside the student's kernel, silently, before each test cell; leaves ``__seqlab_probe__``.
@@ -139,6 +147,21 @@ def describe_cell(index: int, cell: NotebookNode) -> str:
     return f"cell {index} ({first[:40]!r})" if first else f"cell {index}"
 
 
+def score_from_errors_only(cell: NotebookNode) -> None:
+    """Make a test cell's score depend only on whether it raised, as ``seqlab check`` scores it.
+
+    nbgrader takes a test cell's score from its first ``execute_result`` (which a student's
+    function can produce through the display hook) and gives 0 to a cell that wrote to stderr (a
+    progress bar, a warning).  The first becomes ``display_data``, the second ``stdout``.
+    """
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "execute_result":
+            output.output_type = "display_data"
+            output.pop("execution_count", None)
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            output.name = "stdout"
+
+
 class ResilientExecute(Execute):
     """nbgrader's Execute that grades what ran, checks the checks, caps output and cleans up."""
 
@@ -215,6 +238,7 @@ class ResilientExecute(Execute):
             if info is None:
                 raise DeadKernelError("the kernel did not start")
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+            self._install_guard()
             for index in range(start):
                 if index in skipped or self.nb.cells[index].cell_type != "code":
                     continue
@@ -232,6 +256,8 @@ class ResilientExecute(Execute):
                     if is_test_cell(cell) and self._tampered(index, cell):
                         continue
                     self.preprocess_cell(cell, resources, index)
+                    if is_test_cell(cell):
+                        score_from_errors_only(cell)
                 except (DeadKernelError, CellTimeoutError) as error:
                     return index, self._stop_kernel(error), False
                 finally:
@@ -288,24 +314,55 @@ class ResilientExecute(Execute):
 
     # -- integrity of the checks -----------------------------------------------------------------
 
+    def _install_guard(self) -> None:
+        """Copy the interpreter's hooks and the checks in the new kernel, before any student code runs."""
+        msg_id = self.kc.execute(SNAPSHOT, silent=True, store_history=False)
+        timeout, self.timeout = self.timeout, max(self.timeout, self.locked_timeout)  # imports torch
+        try:
+            reply = self.wait_for_reply(msg_id)
+        finally:
+            self.timeout = timeout
+        if reply is None or reply["content"].get("status") != "ok":
+            error = (reply or {}).get("content", {})
+            raise DeadKernelError(f"the grader's guard could not be installed: {error.get('ename', 'no reply')}")
+
     def _tampered(self, index: int, cell: NotebookNode) -> bool:
-        """Probe the checking helpers; on tampering, give the test cell an error and say so."""
+        """Restore the interpreter, then probe the checking helpers; on tampering, give the test cell an error."""
         msg_id = self.kc.execute(
-            INTEGRITY_PROBE, silent=True, store_history=False, user_expressions={"probe": "__seqlab_probe__"}
+            RESTORE + INTEGRITY_PROBE,
+            silent=True,
+            store_history=False,
+            user_expressions={"probe": "__seqlab_probe__", "restored": "__seqlab_restored__"},
         )
         reply = self.wait_for_reply(msg_id)
         problems: list[str]
         try:
-            text = reply["content"]["user_expressions"]["probe"]["data"]["text/plain"]
-            problems = [str(p) for p in ast.literal_eval(text)]
+            expressions = reply["content"]["user_expressions"]
+            problems = [str(p) for p in ast.literal_eval(expressions["probe"]["data"]["text/plain"])]
+            restored = [str(p) for p in ast.literal_eval(expressions["restored"]["data"]["text/plain"])]
         except Exception:
-            problems = ["the integrity probe got no answer"]
+            problems, restored = ["the integrity probe got no answer"], []
+        if restored:
+            shown = ", ".join(restored[:6]) + (f" and {len(restored) - 6} more" if len(restored) > 6 else "")
+            self._event(
+                "restored",
+                index,
+                f"before {describe_cell(index, cell)} the grader put back what earlier code had changed: {shown}",
+            )
         if not problems:
             return False
         message = "the checking functions were changed by earlier code: " + "; ".join(problems)
         cell.outputs = [_error_output("ChecksTampered", message + ". This test cell was not run.")]
         self._event("tampered", index, f"{describe_cell(index, cell)} not run: {message}")
         return True
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply) -> None:
+        """A cell whose execution failed always holds an error output, however its traceback was silenced."""
+        content = (exec_reply or {}).get("content", {})
+        if content.get("status") == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
+            ename, evalue = str(content.get("ename", "Error")), str(content.get("evalue", ""))
+            cell.outputs.append(_error_output(ename[:200], evalue[:2000]))
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     # -- output cap and clean-up -----------------------------------------------------------------
 
