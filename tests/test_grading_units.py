@@ -32,7 +32,7 @@ from seqlab.tools.limits import (
 )
 from seqlab.tools.pool import Job, run_pool
 from seqlab.tools.records import load_current, save, sha256_of, write_atomically
-from seqlab.tools.resilient import death_cause
+from seqlab.tools.resilient import MAX_ERROR_CHARS, death_cause, safe_content, score_from_errors_only
 from tests.support import COURSE, student_notebook
 
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -295,3 +295,31 @@ def test_stale_work_folders_of_dead_workers_are_removed(tmp_path, monkeypatch):
         (folder / "home").mkdir(parents=True)
     assert sandbox.clean_up_stale() == 1
     assert not stale.exists() and live.exists()
+
+
+def test_a_test_cell_scores_only_by_whether_it_raised():
+    cell = nbformat.v4.new_code_cell("check()")
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2.0"}, execution_count=3),
+        nbformat.v4.new_output("stream", name="stderr", text="50%|#####     |\n"),
+    ]
+    score_from_errors_only(cell)
+    assert [o.output_type for o in cell.outputs] == ["display_data", "stream"]
+    assert cell.outputs[1].name == "stdout" and "execution_count" not in cell.outputs[0]
+
+
+def test_outputs_are_capped_and_made_safe_before_they_are_stored():
+    colours = "\x1b[31mred\x1b[0m" * 100_000
+    error = safe_content("error", {"ename": "ValueError", "evalue": colours, "traceback": [colours] * 50})
+    assert "\x1b" not in error["evalue"] and len(error["evalue"]) < MAX_ERROR_CHARS + 100
+    assert sum(len(line) for line in error["traceback"]) < MAX_ERROR_CHARS + 100
+    shown = safe_content(
+        "display_data",
+        {"data": {"text/html": "<script>x</script>", "application/json": [[[]]], "image/png": "iVBO"}, "metadata": 1},
+    )
+    assert set(shown["data"]) == {"image/png", "text/plain"} and shown["metadata"] == {}
+    assert "not kept by the grader" in shown["data"]["text/plain"]
+    malformed = safe_content("display_data", {"data": {"text/plain": ["a", 1], "image/png": 12}})
+    assert set(malformed["data"]) == {"text/plain"} and "not kept" in malformed["data"]["text/plain"]
+    assert safe_content("display_data", {"data": "junk"})["data"] == {}
+    assert safe_content("stream", {"name": "weird", "text": 5}) == {"name": "stdout", "text": "5"}

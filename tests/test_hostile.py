@@ -5,10 +5,13 @@ left running."""
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import threading
 import time
 
+import nbformat
 import pytest
 
 from tests.hostile import lesson_01_rnn as catalogue
@@ -55,8 +58,6 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     stray = REPO / "helpers" / "seqlab" / "hostile_was_here.py"
     try:
         catalogue.write_all(submissions, {"port": listener.port, "canary": str(canary)})
-        import nbformat
-
         for honest in ("honest_ann", "honest_bob"):
             nbformat.write(submission(LESSON), submissions / f"{honest}.ipynb")
         before = digests(submissions)
@@ -92,6 +93,22 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
 
+    grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(grades_text)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")], "a CSV cell a spreadsheet would run"
+    pages = "".join(p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
+    for planted in ("<script>document.title", "<h2>Score 12.0", "<img src=x", "<svg onload"):  # as markup
+        assert planted not in pages, f"{planted}: a student's HTML reached the feedback"
+    autograded = list(workspace.glob("**/autograded/fake_html/*/*.ipynb"))  # what the formgrader shows
+    assert autograded
+    for path in autograded:
+        kept = {
+            key
+            for cell in nbformat.read(path, as_version=4).cells
+            for o in cell.get("outputs", [])
+            for key in o.get("data", {})
+        }
+        assert kept <= {"text/plain", "image/png", "image/jpeg"}, kept
     rows = read_grades(workspace / LESSON / "grades.csv")
     columns = list(grade_columns(LESSON).values())
     for honest in ("honest_ann", "honest_bob"):
@@ -99,7 +116,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     failures, table = [], ["| student | what it does | status | points | notes |", "| --- | --- | --- | --- | --- |"]
     for case in catalogue.CASES:
         key = case.filename or case.student
-        row = rows.get(key)
+        row = rows.get(key) or rows.get("'" + key)  # a name a spreadsheet would run is quoted
         if row is None:
             failures.append(f"{case.student}: no row")
             continue

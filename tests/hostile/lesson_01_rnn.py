@@ -66,7 +66,8 @@ class Case:
     Attributes:
         student: the student id (and file name, unless ``filename`` is given).
         what: what the submission does, in a few words (shown in the results table).
-        build: returns the file's bytes; gets the substitutions ``port`` and ``canary``.
+        build: returns the file's bytes (None: a folder of that name is submitted instead); gets the
+            substitutions ``port`` and ``canary``.
         status: ``graded``, ``flagged`` or ``invalid``.
         points: expected points per test cell, in notebook order.
         note: a phrase the grades.csv notes must contain ("" for none).
@@ -75,7 +76,7 @@ class Case:
 
     student: str
     what: str
-    build: Callable[[dict], bytes]
+    build: Callable[[dict], bytes | None]
     status: str
     points: tuple[float, ...]
     note: str = ""
@@ -477,6 +478,61 @@ def count_rnn_parameters(input_size, hidden_size, output_size):
     return D * H + H * H + H + H * O + O
 """
 
+# -- kind 2: secrets within reach of the kernel --
+
+READ_GIT_HISTORY = """
+import json
+import subprocess
+from pathlib import Path
+
+import seqlab
+
+root = Path(seqlab.__file__).resolve().parents[2]
+try:  # git show reads every solution from the history, even with solutions/ hidden
+    shown = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(root), "show", "HEAD:solutions/01_rnn/01_rnn.ipynb"],
+        capture_output=True, text=True, timeout=20,
+    ).stdout
+    cells = json.loads(shown)["cells"]
+    exec(next("".join(c["source"]) for c in cells if "def rnn_cell" in "".join(c["source"])))
+except Exception:
+
+    def rnn_cell(x, h, W_xh, W_hh, b_h):
+        return h
+"""
+
+# -- kind 5: one file or one output must not break the run, the report or the feedback --
+
+FAKE_HTML = """
+from IPython.display import HTML, Javascript, display
+
+display(HTML("<script>document.title = 'pwned-by-script'</script><h2>Score 12.0 / 12.0 (fake-html-score)</h2>"))
+display(Javascript("document.title = 'pwned-by-javascript'"))
+display({"text/html": "<img src=x onerror=alert('pwned-by-onerror')>", "image/svg+xml": "<svg onload=alert(1)/>"},
+        raw=True)
+"""
+
+MALFORMED_DISPLAY = """
+get_ipython().display_pub.publish({"text/plain": ["not", 1, None], "image/png": 12, "application/json": [[[]]]})
+nested = []
+for _ in range(5000):
+    nested = [nested]
+get_ipython().display_pub.publish({"application/json": {"deep": nested}, "text/plain": "deep"})
+"""
+
+ANSI_ERROR = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    raise ValueError("\\x1b[31mred\\x1b[0m" * 100_000)  # 200 000 colour codes in one message
+"""
+
+DISPLAY_UPDATE_FLOOD = """
+from IPython.display import display
+
+handle = display("small", display_id=True)
+for step in range(12):
+    handle.update("x" * 1_000_000)  # 12 MB through one display id
+"""
+
 CASES = [
     Case(
         "infinite_loop",
@@ -718,6 +774,50 @@ CASES = [
         "graded",
         FULL,
     ),
+    Case(
+        "read_git_history",
+        "reads the solution from git's history",
+        _replace(CELL, READ_GIT_HISTORY),
+        "graded",
+        (0, 0, 2, 3, 2),
+    ),
+    Case(
+        "folder_submission",
+        "a folder named like a notebook",
+        lambda values: None,
+        "invalid",
+        ZERO,
+        "a folder (or special file) named like a notebook",
+        filename="folder_submission.ipynb",
+    ),
+    Case(
+        "formula_name",
+        "a file name that is a spreadsheet formula",
+        _replace(CELL, "", True),
+        "invalid",
+        ZERO,
+        "not a student id",
+        filename="=HYPERLINK(1).ipynb",
+    ),
+    Case("fake_html", "HTML, JavaScript and SVG with a fake score", _replace(COUNT, FAKE_HTML, True), "graded", FULL),
+    Case(
+        "malformed_display",
+        "malformed and deeply nested display data",
+        _replace(COUNT, MALFORMED_DISPLAY, True),
+        "graded",
+        FULL,
+    ),
+    Case(
+        "ansi_error", "an error message of 200 000 colour codes", _replace(COUNT, ANSI_ERROR), "graded", (2, 3, 2, 3, 0)
+    ),
+    Case(
+        "display_update_flood",
+        "12 MB through display(..., display_id=True).update()",
+        _replace(COUNT, DISPLAY_UPDATE_FLOOD, True),
+        "graded",
+        FULL,
+        "output dropped",
+    ),
 ]
 
 
@@ -728,4 +828,9 @@ def by_student() -> dict[str, Case]:
 def write_all(folder, values: dict) -> None:
     """Write every case's file into ``folder``."""
     for case in CASES:
-        (folder / case.file).write_bytes(case.build(values))
+        data = case.build(values)
+        if data is None:
+            (folder / case.file).mkdir()
+            (folder / case.file / "inside.txt").write_text("a folder, not a notebook", encoding="utf-8")
+        else:
+            (folder / case.file).write_bytes(data)

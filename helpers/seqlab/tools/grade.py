@@ -57,9 +57,12 @@ from seqlab.tools.workspace import Workspace, gradebook_lock, nbgrader_config
 
 __all__ = ["StudentResult", "apply_manual_grades", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
 
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 #: Limit for one student's whole grading process (per-cell limits are tighter).
 SUBMISSION_TIMEOUT = int(os.environ.get("SEQLAB_SUBMISSION_TIMEOUT", "900"))
+#: A submitted notebook larger than this is refused unread (lesson notebooks with outputs are a few MB).
+MAX_NOTEBOOK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -85,54 +88,92 @@ def _collected(folder: Path, lesson: str | None) -> list[tuple[str, Path]] | Non
     return [(p.name, p / lesson / f"{lesson}.ipynb") for p in students]
 
 
+def _unzip(source: Path, scratch: Path) -> list[tuple[str, str]]:
+    """Extract the zip's notebooks into ``scratch`` (flat); return (entry, reason) for entries refused.
+
+    An entry over :data:`MAX_NOTEBOOK_BYTES` (by its header or by what it really holds) is refused
+    unread; notebooks of the same name in different folders of the zip are all refused (which one
+    is the student's is the instructor's call): each refusal is a row of its own, never the run's end.
+    """
+    refused: list[tuple[str, str]] = []
+    with zipfile.ZipFile(source) as archive:
+        members: dict[str, list[zipfile.ZipInfo]] = {}
+        for member in archive.infolist():
+            name = Path(member.filename).name
+            if member.is_dir() or not name.endswith(".ipynb") or name.startswith("."):
+                continue
+            members.setdefault(name, []).append(member)
+        for name, found in members.items():
+            if len(found) > 1:
+                where = ", ".join(m.filename for m in found)
+                refused += [
+                    (m.filename, f"{name} appears {len(found)} times in the zip ({where}): one notebook per student")
+                    for m in found
+                ]
+                continue
+            member = found[0]
+            too_big = f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"
+            if member.file_size > MAX_NOTEBOOK_BYTES:
+                refused.append((member.filename, too_big))
+                continue
+            with archive.open(member) as handle:
+                data = handle.read(MAX_NOTEBOOK_BYTES + 1)  # the header's size can lie
+            if len(data) > MAX_NOTEBOOK_BYTES:
+                refused.append((member.filename, too_big))
+                continue
+            (scratch / name).write_bytes(data)
+    return refused
+
+
 def collect_submissions(
     source: Path, scratch: Path, lesson: str | None = None
 ) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
     """(student id, notebook path) pairs from a folder or a zip, and (file name, reason) for files refused.
 
-    A file whose name is not a student id is refused, not graded: it gets a row of its own, so one
-    misnamed file never stops a class.  Given ``lesson``, a folder in nbgrader's collected layout
-    (``<student>/<lesson>/<lesson>.ipynb``, what ``nbgrader collect`` writes) is read too.
+    A file whose name is not a student id, a folder named like a notebook, a notebook over
+    :data:`MAX_NOTEBOOK_BYTES` and notebooks of the same name in a zip are refused, not graded:
+    each gets a row of its own, so one bad file never stops a class.  Given ``lesson``, a folder in
+    nbgrader's collected layout (``<student>/<lesson>/<lesson>.ipynb``, what ``nbgrader collect``
+    writes) is read too.
 
     Raises:
-        ToolError: ``source`` does not exist, holds no notebooks, or a zip holds two notebooks of the
-            same name.
+        ToolError: ``source`` does not exist or holds no notebooks.
     """
     if not source.exists():
         raise ToolError(f"{source}: no such folder or zip")
+    refused: list[tuple[str, str]] = []
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise ToolError(f"{source}: not a folder and not a zip file")
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.infolist():
-                name = Path(member.filename).name
-                if member.is_dir() or not name.endswith(".ipynb") or name.startswith("."):
-                    continue
-                if (scratch / name).exists():
-                    raise ToolError(f"{source}: {name} appears twice in the zip; one notebook per student")
-                (scratch / name).write_bytes(archive.read(member))
+        refused += _unzip(source, scratch)
         folder = scratch
     else:
         folder = source
     collected = _collected(folder, lesson)
     if collected is not None:
-        pairs, refused = [], []
+        pairs = []
         for student, path in collected:
             if not STUDENT_ID.match(student):
                 refused.append((student, "the folder name is not a student id (letters, digits, '_', '.', '@', '-')"))
             elif not path.is_file():
                 refused.append((student, f"no {path.name} in {path.parent} (nbgrader's collected folder)"))
+            elif path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                refused.append((student, f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"))
             else:
                 pairs.append((student, path))
         return pairs, refused
-    pairs, refused = [], []
+    pairs = []
     for path in sorted(folder.glob("*.ipynb")):
-        if STUDENT_ID.match(path.stem):
-            pairs.append((path.stem, path))
-        else:
+        if not path.is_file():
+            refused.append((path.name, "a folder (or special file) named like a notebook, not a notebook"))
+        elif not STUDENT_ID.match(path.stem):
             refused.append(
                 (path.name, "the file name is not a student id (letters, digits, '_', '.', '@', '-'): rename it")
             )
+        elif path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            refused.append((path.name, f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"))
+        else:
+            pairs.append((path.stem, path))
     if not pairs and not refused:
         raise ToolError(f"{source}: no .ipynb submissions found (expected one notebook per student, named by id)")
     return pairs, refused
@@ -193,26 +234,32 @@ def _write_csv(path: Path, lesson: str, columns: list, results: list[StudentResu
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     headers = [f"{name} ({max_score:g})" for name, max_score in columns]
-    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"])
+    header = ["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"]
+    writer.writerow([_spreadsheet_safe(cell) for cell in header])
     for r in results:
-        writer.writerow(
-            [
-                r.student,
-                lesson,
-                r.status,
-                f"{r.total:g}",
-                f"{max_total:g}",
-                *(f"{r.scores.get(name, 0.0):g}" for name, _ in columns),
-                _spreadsheet_safe("; ".join(r.notes)),
-                _spreadsheet_safe(r.source),
-            ]
-        )
+        row = [
+            r.student,
+            lesson,
+            r.status,
+            f"{r.total:g}",
+            f"{max_total:g}",
+            *(f"{r.scores.get(name, 0.0):g}" for name, _ in columns),
+            "; ".join(r.notes),
+            r.source,
+        ]
+        writer.writerow([_spreadsheet_safe(cell) for cell in row])
     write_atomically(path, buffer.getvalue().encode("utf-8"))
 
 
 def _spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (student-controlled text ends up in notes)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Text a spreadsheet will not run as a formula: every cell of the CSV goes through here.
+
+    Student-controlled text reaches many cells (a refused file's name is its row's id, notes quote
+    error messages).  A number such as ``-1`` or ``1e-05`` stays a number.
+    """
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") and not _NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 @contextlib.contextmanager
@@ -232,10 +279,32 @@ def _locked(workspace: Workspace) -> Iterator[None]:
         yield
 
 
+def _git_folders(root: Path) -> list[Path]:
+    """The repository's git folders (every solution and hidden test is in its history).
+
+    In a worktree ``.git`` is a file naming the worktree's git folder, which names the shared one.
+    """
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return [dot_git]
+    try:
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    own = (root / text.split(":", 1)[1].strip()).resolve()
+    folders = [own]
+    with contextlib.suppress(OSError):
+        folders.append((own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve())
+    return [folder for folder in folders if folder.is_dir()]
+
+
 def _hidden_folders(course: Course, workspace: Workspace, submissions: Path) -> list[str]:
-    """What student code must not see: the solutions, the grading workspace, the submissions."""
-    folders = [course.solutions, workspace.root, submissions if submissions.is_dir() else submissions.parent]
-    return [str(folder.resolve()) for folder in folders]
+    """What student code must not see: the solutions, the git history, the grading workspace, the submissions."""
+    folders = [course.solutions, *_git_folders(course.root), workspace.root]
+    folders.append(submissions if submissions.is_dir() else submissions.parent)
+    return list(dict.fromkeys(str(folder.resolve()) for folder in folders))
 
 
 def _settings(course: Course, lesson: str, limits: Limits) -> dict:

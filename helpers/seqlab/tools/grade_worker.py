@@ -241,7 +241,7 @@ def grade(args: argparse.Namespace) -> StudentResult:
     events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
     for event in events:
         note = f"{args.lesson}.ipynb {event['message']}"
-        if event["kind"] in ("kernel_died", "not_run", "tampered", "restored"):
+        if event["kind"] in ("kernel_died", "not_run", "tampered", "restored", "guard"):
             result.flag(note)
         else:
             result.notes.append(note)

@@ -21,7 +21,14 @@ nbgrader's ``Execute`` in the autograde step and instead
   its stderr becomes stdout (nbgrader would take a score from the first, and give 0 for the
   second: a progress bar or a warning must not cost points), and a test cell whose execution
   failed without an error output (the student silenced the traceback) gets one;
-- **caps output**: at most ``max_output_bytes`` of output per cell are kept (error outputs always);
+- **caps output**: at most ``max_output_bytes`` of output per cell are kept, counting display
+  updates (``display(..., display_id=True).update(...)``); an error's message and traceback are
+  cut to :data:`MAX_ERROR_CHARS`; text with more than :data:`MAX_ANSI_CODES` terminal colour codes
+  loses them all (converting them to HTML takes time quadratic in their number);
+- **keeps only safe output types**: display data is reduced to plain text and PNG/JPEG images
+  (HTML, JavaScript, SVG, Markdown and JSON from a student's code never reach the feedback or the
+  formgrader, where they would run or pass for the grader's own text), and malformed data is
+  replaced by a note instead of breaking the notebook;
 - **cleans up**: after every cell, processes the student's code started are killed; while a cell
   runs, more than ``max_children`` of them at once (a fork bomb, which would starve the other
   students' kernels of CPU) make the grader kill the kernel with all of them within half a
@@ -36,6 +43,7 @@ import ast
 import contextlib
 import copy
 import json
+import re
 import signal
 import threading
 
@@ -96,6 +104,67 @@ def __seqlab_integrity():
 __seqlab_probe__ = __seqlab_integrity()
 del __seqlab_integrity
 """
+
+#: At most this many characters of an error's message, and of its traceback, are kept.
+MAX_ERROR_CHARS = 20_000
+#: Text with more terminal colour codes than this loses them all.
+MAX_ANSI_CODES = 2_000
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b")
+#: The display types kept from a student's outputs: plain text and raster images.
+SAFE_TYPES = ("text/plain", "image/png", "image/jpeg")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
+
+
+def _tame(text: str) -> str:
+    """``text`` without its terminal colour codes if it holds too many of them."""
+    if text.count("\x1b") > MAX_ANSI_CODES:
+        return ANSI.sub("", text)
+    return text
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} characters cut by the grader]"
+
+
+def safe_content(msg_type: str, content: dict) -> dict:
+    """The content of an output message as the grader keeps it (see the module's "caps output" and "safe types")."""
+    if msg_type == "error":
+        traceback = content.get("traceback")
+        lines = [str(line) for line in traceback] if isinstance(traceback, list) else []
+        kept, used = [], 0
+        for line in lines:
+            line = _tame(line)
+            if used + len(line) > MAX_ERROR_CHARS:
+                kept.append(f"[{len(lines) - len(kept)} traceback lines cut by the grader]")
+                break
+            kept.append(line)
+            used += len(line)
+        return {
+            **content,
+            "ename": _cut(_tame(str(content.get("ename", "Error"))), 200),
+            "evalue": _cut(_tame(str(content.get("evalue", ""))), MAX_ERROR_CHARS),
+            "traceback": kept,
+        }
+    if msg_type == "stream":
+        text = content.get("text", "")
+        name = content.get("name") if content.get("name") in ("stdout", "stderr") else "stdout"
+        return {**content, "name": name, "text": _tame(text if isinstance(text, str) else str(text))}
+    if msg_type in ("display_data", "execute_result", "update_display_data"):
+        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        kept = {}
+        for key in SAFE_TYPES:
+            value = data.get(key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = "".join(value)
+            if not isinstance(value, str) or (key != "text/plain" and not _BASE64.match(value)):
+                continue
+            kept[key] = _tame(value) if key == "text/plain" else value
+        dropped = sorted(str(key) for key in data if key not in kept)
+        if dropped and "text/plain" not in kept:
+            kept["text/plain"] = f"[output of type {', '.join(dropped)[:200]} not kept by the grader]"
+        return {**content, "data": kept, "metadata": {}}
+    return content
+
 
 _DEATHS = {
     getattr(signal, name): meaning
@@ -255,6 +324,7 @@ class ResilientExecute(Execute):
                 try:
                     if is_test_cell(cell) and self._tampered(index, cell):
                         continue
+                    self._running = index
                     self.preprocess_cell(cell, resources, index)
                     if is_test_cell(cell):
                         score_from_errors_only(cell)
@@ -322,9 +392,10 @@ class ResilientExecute(Execute):
             reply = self.wait_for_reply(msg_id)
         finally:
             self.timeout = timeout
-        if reply is None or reply["content"].get("status") != "ok":
+        if reply is None or reply["content"].get("status") != "ok":  # the test cells then run unguarded: flagged
             error = (reply or {}).get("content", {})
-            raise DeadKernelError(f"the grader's guard could not be installed: {error.get('ename', 'no reply')}")
+            cause = f"{error.get('ename', 'no reply')}: {str(error.get('evalue', ''))[:200]}"
+            self._event("guard", 0, f"the grader's guard could not be installed in a new kernel ({cause})")
 
     def _tampered(self, index: int, cell: NotebookNode) -> bool:
         """Restore the interpreter, then probe the checking helpers; on tampering, give the test cell an error."""
@@ -367,6 +438,7 @@ class ResilientExecute(Execute):
     # -- output cap and clean-up -----------------------------------------------------------------
 
     def output(self, outs, msg, display_id, cell_index):
+        msg["content"] = safe_content(msg["msg_type"], msg.get("content") or {})
         if msg["msg_type"] != "error":
             content = msg["content"]
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
@@ -376,6 +448,19 @@ class ResilientExecute(Execute):
                 self._dropped[cell_index] = self._dropped.get(cell_index, 0) + size
                 return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """A display update counts against the output cap of the cell being run, and is made safe too."""
+        content = safe_content("display_data", msg.get("content") or {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values())
+        index = getattr(self, "_running", None)
+        if index is not None:
+            self._output_bytes[index] = self._output_bytes.get(index, 0) + size
+            if self._output_bytes[index] > self.max_output_bytes:
+                self._dropped[index] = self._dropped.get(index, 0) + size
+                return None
+        msg["content"] = content
+        return super()._update_display_id(display_id, msg)
 
     def _note_dropped_output(self, index: int) -> None:
         dropped = self._dropped.pop(index, 0)
