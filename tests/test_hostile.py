@@ -10,6 +10,7 @@ import io
 import socket
 import threading
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -88,6 +89,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert digests(submissions) == before, "submissions must never be modified"
     assert listener.connections == 0, "a student's code reached the network"
     assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
+    assert not Path("/dev/shm/seqlab-hostile-hoard").exists(), "a kernel's /dev/shm outlived it (or was shared)"
 
     feedback = workspace / "feedback" / "environment" / LESSON / f"{LESSON}.html"
     assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"

@@ -501,6 +501,20 @@ except Exception:
         return h
 """
 
+# -- kind 3: limits stepped around --
+
+SHM_HOARD = """
+written = 0
+try:  # shared memory is not address space: RLIMIT_AS does not count it
+    with open("/dev/shm/seqlab-hostile-hoard", "wb") as hoard:
+        for _ in range(64):
+            hoard.write(b"x" * 2**22)
+            hoard.flush()
+            written += 4
+except OSError as error:
+    print("stopped after", written, "MiB:", error.strerror)
+"""
+
 # -- kind 5: one file or one output must not break the run, the report or the feedback --
 
 FAKE_HTML = """
@@ -781,6 +795,7 @@ CASES = [
         "graded",
         (0, 0, 2, 3, 2),
     ),
+    Case("shm_hoard", "256 MiB written to /dev/shm", _replace(COUNT, SHM_HOARD, True), "graded", FULL),
     Case(
         "folder_submission",
         "a folder named like a notebook",

@@ -29,6 +29,10 @@ from seqlab.tools.limits import LAUNCHER, SANDBOX_UID_BASE, Capabilities, Limits
 SANDBOX_PREFIX = "seqlab-kernel-"
 
 
+#: Bytes of the private ``/dev/shm`` each kernel gets in its mount namespace (shared memory is not in RLIMIT_AS).
+SHM_SIZE = 64 * 2**20
+
+
 class KernelSandbox:
     """The work folder, user id and launch settings of one student's kernels.
 
@@ -85,6 +89,7 @@ class KernelSandbox:
                 hide=self.hide,
                 reachable=interpreter_paths(),
                 staging=str(self.root / "staging"),
+                shm_size=SHM_SIZE,
             )
         if self.uid is not None:
             spec.update(uid=self.uid, owned=[home, connection_file])

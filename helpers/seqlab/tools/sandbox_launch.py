@@ -6,7 +6,8 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
 1. on Linux, moves into new network and mount namespaces (as root directly, otherwise through a
    user namespace when the system allows it), leaving the kernel without any network interface
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
-   (the course's solutions, the grading workspace, the submissions folder);
+   (the course's solutions, the grading workspace, the submissions folder), and a private,
+   size-capped tmpfs over ``/dev/shm`` (``shm_size``);
 2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
    and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
    core dumps;
@@ -113,9 +114,9 @@ def expose(paths: list[str], staging: str) -> None:
             _mount(staging, child, None, MS_MOVE, None, f"move {child}")
 
 
-def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) -> None:
+def isolate(network: bool, hide: list[str], reachable: list[str], staging: str, shm_size: int | None = None) -> None:
     """New network namespace (if ``network`` is False); tmpfs over each path in ``hide``; ``reachable``
-    paths exposed to other users (see :func:`expose`)."""
+    paths exposed to other users (see :func:`expose`); a private ``/dev/shm`` of ``shm_size`` bytes."""
     if network and not hide and not reachable:
         return
     if not sys.platform.startswith("linux"):
@@ -136,6 +137,10 @@ def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) 
             if os.path.isdir(path):
                 flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
                 _mount("tmpfs", path, "tmpfs", flags, "size=4k,mode=0555", f"hide {path}")
+        if shm_size and os.path.isdir("/dev/shm"):
+            # this kernel's own /dev/shm: other kernels' files unseen, its size capped, gone with the kernel
+            options = f"size={int(shm_size)},mode=1777"
+            _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options, "private /dev/shm")
         expose(reachable, staging)
 
 
@@ -205,7 +210,13 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     command = argv[2:]
     try:
-        isolate(spec.get("network", True), spec.get("hide", []), spec.get("reachable", []), spec.get("staging", ""))
+        isolate(
+            spec.get("network", True),
+            spec.get("hide", []),
+            spec.get("reachable", []),
+            spec.get("staging", ""),
+            spec.get("shm_size"),
+        )
         limit(spec)
         drop_privileges(spec.get("uid"), spec.get("owned", []))
         if sys.platform.startswith("linux"):
