@@ -771,14 +771,14 @@ CASES = [
         "torch's RNN kernel kept in a default argument",
         _replace(CELL, CAPTURED_SHORTCUT),
         "graded",
-        _points(CELL, FORWARD),
+        _points(f"{CELL}-shortcuts-tests", f"{FORWARD}-shortcuts-tests"),  # right values, caught as a shortcut
     ),
     Case(
         "edited_shortcut_list",
         "RNN_SHORTCUTS emptied, the shortcut used",
         _replace(CELL, EDITED_SHORTCUT_LIST),
         "flagged",
-        _points(CELL, FORWARD),
+        _points(f"{CELL}-shortcuts-tests", f"{FORWARD}-shortcuts-tests"),
         "RNN_SHORTCUTS",
     ),
     Case(
@@ -793,7 +793,7 @@ CASES = [
         "reads the solution from git's history",
         _replace(CELL, READ_GIT_HISTORY),
         "graded",
-        (0, 0, 2, 3, 2),
+        _points(CELL, FORWARD),
     ),
     Case("shm_hoard", "256 MiB written to /dev/shm", _replace(COUNT, SHM_HOARD, True), "graded", FULL),
     Case(
@@ -823,7 +823,7 @@ CASES = [
         FULL,
     ),
     Case(
-        "ansi_error", "an error message of 200 000 colour codes", _replace(COUNT, ANSI_ERROR), "graded", (2, 3, 2, 3, 0)
+        "ansi_error", "an error message of 200 000 colour codes", _replace(COUNT, ANSI_ERROR), "graded", _points(COUNT)
     ),
     Case(
         "display_update_flood",
