@@ -18,15 +18,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from seqlab.tools.grade import StudentResult, _write_csv, check_notebook
+from seqlab.tools.grade import StudentResult, _write_csv, check_notebook, submission_time_limit
 from seqlab.tools.grade_worker import copy_submission
 from seqlab.tools.limits import (
     LAUNCHER,
+    MAX_RESTARTS,
+    TIME_LIMIT_ENV,
     Capabilities,
     Limits,
     describe,
     format_size,
     interpreter_paths,
+    notebook_time_limit,
     parse_size,
     probe,
 )
@@ -323,3 +326,24 @@ def test_outputs_are_capped_and_made_safe_before_they_are_stored():
     assert set(malformed["data"]) == {"text/plain"} and "not kept" in malformed["data"]["text/plain"]
     assert safe_content("display_data", {"data": "junk"})["data"] == {}
     assert safe_content("stream", {"name": "weird", "text": 5}) == {"name": "stdout", "text": "5"}
+
+
+def test_the_total_time_limit_is_derived_from_the_cells_and_their_limit(tmp_path, monkeypatch):
+    """A notebook whose every cell stays under the per-cell limit is never cut by the total (issue 21: it was an
+    undocumented 900 s, below what lesson 01's cells may use at 60 s each)."""
+    monkeypatch.delenv(TIME_LIMIT_ENV, raising=False)
+    nb = student_notebook("01_rnn")
+    path = tmp_path / "ann.ipynb"
+    nbformat.write(nb, path)
+    code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
+    kernels = 1 + MAX_RESTARTS
+
+    total = submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60))
+
+    assert total >= kernels * code_cells * 60 > 900
+    nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(10)]  # a student's own cells count too
+    nbformat.write(nb, path)
+    assert submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60)) == total + kernels * 10 * 60
+    assert notebook_time_limit(Limits(timeout=10), code_cells) < notebook_time_limit(Limits(timeout=60), code_cells)
+    monkeypatch.setenv(TIME_LIMIT_ENV, "30")  # the instructor's own cap, documented in the README
+    assert submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60)) == 30

@@ -27,7 +27,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 import nbformat
 
 from seqlab.tools.course import Course, ToolError, ensure_scripts_on_path
-from seqlab.tools.limits import Capabilities, Limits, describe, probe
+from seqlab.tools.limits import Capabilities, Limits, describe, notebook_time_limit, probe
 from seqlab.tools.pool import Job, Outcome, run_pool
 from seqlab.tools.records import (
     StudentResult,
@@ -59,8 +58,6 @@ __all__ = ["StudentResult", "apply_manual_grades", "collect_submissions", "grade
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-#: Limit for one student's whole grading process (per-cell limits are tighter).
-SUBMISSION_TIMEOUT = int(os.environ.get("SEQLAB_SUBMISSION_TIMEOUT", "900"))
 #: A submitted notebook larger than this is refused unread (lesson notebooks with outputs are a few MB).
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 
@@ -307,6 +304,23 @@ def _hidden_folders(course: Course, workspace: Workspace, submissions: Path) -> 
     return list(dict.fromkeys(str(folder.resolve()) for folder in folders))
 
 
+def _locked_setup_cells(nb: nbformat.NotebookNode) -> int:
+    """The instructor's locked code cells that award no points (set-up cells: they get a longer limit)."""
+    count = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            count += 1
+    return count
+
+
+def submission_time_limit(path: Path, release: Path, limits: Limits) -> int:
+    """Seconds the grading of the notebook at ``path`` may take in all (``limits.notebook_time_limit``), from
+    its code cells (a student may add some) and the released notebook's locked set-up cells."""
+    code_cells = sum(1 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+    return notebook_time_limit(limits, code_cells, _locked_setup_cells(nbformat.read(release, as_version=4)))
+
+
 def _settings(course: Course, lesson: str, limits: Limits) -> dict:
     """Everything a result depends on besides the submitted file: regrade when any changes."""
     return {"lesson": lesson, "source": sha256_of(course.solution(lesson)), "limits": limits.settings()}
@@ -323,6 +337,9 @@ def _worker_job(
     hide: list[str],
 ) -> Job:
     own = workspace.own(result.student, lesson)
+    template = workspace.template(lesson).root
+    release = template / "release" / lesson / f"{lesson}.ipynb"
+    time_limit = submission_time_limit(path, release, Limits(**settings["limits"]))
     command = [
         sys.executable,
         "-m",
@@ -332,7 +349,7 @@ def _worker_job(
         "--root",
         str(own.root),
         "--template",
-        str(workspace.template(lesson).root / "gradebook.db"),
+        str(template / "gradebook.db"),
         "--lesson",
         lesson,
         "--student",
@@ -352,17 +369,17 @@ def _worker_job(
     ]
     from seqlab.tools import grade_worker  # imported here, so forked workers start with nbgrader loaded
 
-    return Job(result.student, command, str(course.root), SUBMISSION_TIMEOUT, entry=grade_worker.main)
+    return Job(result.student, command, str(course.root), time_limit, entry=grade_worker.main)
 
 
-def _finish(result: StudentResult, outcome: Outcome) -> StudentResult:
+def _finish(result: StudentResult, outcome: Outcome, time_limit: float) -> StudentResult:
     """The worker's result, or an ``error`` result saying why there is none."""
     from seqlab.tools.grade_worker import last_line
     from seqlab.tools.sandbox import clean_up_after
 
     if outcome.timed_out:
         clean_up_after(outcome.pid)
-        result.fail("error", f"grading took longer than {SUBMISSION_TIMEOUT} s and was stopped")
+        result.fail("error", f"grading took longer than {time_limit:g} s and was stopped")
         return result
     try:
         data = json.loads(outcome.stdout.strip().splitlines()[-1])
@@ -390,7 +407,7 @@ def grade_one(
     outcomes: list[Outcome] = []
     job = _worker_job(course, workspace, lesson, result, path, settings, probe(), hide)
     run_pool([job], 1, lambda _, outcome: outcomes.append(outcome))
-    return _finish(result, outcomes[0])
+    return _finish(result, outcomes[0], job.timeout)
 
 
 def manual_grades(workspace: Workspace, lesson: str) -> dict[str, dict]:
@@ -533,7 +550,7 @@ def grade(
             def on_done(job: Job, outcome: Outcome) -> None:
                 nonlocal done
                 done += 1
-                result = _finish(results[job.key], outcome)
+                result = _finish(results[job.key], outcome, job.timeout)
                 results[job.key] = result
                 own = workspace.own(job.key, lesson)
                 if result.status != "error":

@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
+from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT
+
 LAUNCHER = Path(__file__).with_name("sandbox_launch.py")
 #: Sandbox user ids are this plus the grading worker's process id: unique among running workers.
 SANDBOX_UID_BASE = 1_000_000_000
@@ -147,6 +149,37 @@ def probe() -> Capabilities:
             if not separate_user:
                 problems.append(f"separate user id: {reason}")
     return Capabilities(platform, rlimits, namespaces, separate_user, tuple(problems))
+
+
+#: Seconds a kernel may take to start (the course's ``c.Execute.startup_timeout``; a busy machine is slow).
+KERNEL_START_SECONDS = KERNEL_STARTUP_TIMEOUT
+#: Seconds for the instructor's locked set-up cells (they import torch), whatever the per-cell limit.
+LOCKED_CELL_SECONDS = 120
+#: Kernel restarts per notebook after a cell kills its kernel (each new kernel re-runs the cells before it).
+MAX_RESTARTS = 3
+#: Seconds for what grading one student does besides running cells: nbgrader's set-up, the feedback.
+GRADING_OVERHEAD_SECONDS = 120
+#: An instructor's own cap on one student's whole grading, in seconds (unset: derived, see :func:`notebook_time_limit`).
+TIME_LIMIT_ENV = "SEQLAB_SUBMISSION_TIMEOUT"
+
+
+def notebook_time_limit(limits: Limits, code_cells: int, locked_cells: int = 0) -> int:
+    """Seconds one student's whole grading may take: never less than its cells may use within their limits.
+
+    Each kernel (the first and one per restart, :data:`MAX_RESTARTS`) runs every code cell at most once (a new
+    kernel re-runs the cells before the one that killed the last kernel, then goes on after it), each within
+    its limit: ``limits.timeout``, or :data:`LOCKED_CELL_SECONDS` for the ``locked_cells`` of the instructor;
+    it may take :data:`KERNEL_START_SECONDS` to start and as long as a set-up cell for the grader's guard.
+    :data:`GRADING_OVERHEAD_SECONDS` cover the rest.  So a notebook whose every cell stays under its limit is
+    never cut by this total.  ``SEQLAB_SUBMISSION_TIMEOUT`` (seconds), when set, replaces it.
+    """
+    override = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if override:
+        return int(override)
+    student_cells = max(code_cells - locked_cells, 0)
+    cells = student_cells * limits.timeout + locked_cells * max(limits.timeout, LOCKED_CELL_SECONDS)
+    per_kernel = KERNEL_START_SECONDS + max(limits.timeout, LOCKED_CELL_SECONDS) + cells
+    return GRADING_OVERHEAD_SECONDS + (1 + MAX_RESTARTS) * per_kernel
 
 
 def describe(limits: Limits, capabilities: Capabilities) -> str:

@@ -54,6 +54,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from seqlab.tools.kernel_guard import RESTORE, SNAPSHOT
+from seqlab.tools.limits import LOCKED_CELL_SECONDS, MAX_RESTARTS
 from seqlab.tools.sandbox import SandboxedKernelManager, active
 
 #: Runs inside the student's kernel, silently, before each test cell; leaves ``__seqlab_probe__``.
@@ -234,9 +235,10 @@ def score_from_errors_only(cell: NotebookNode) -> None:
 class ResilientExecute(Execute):
     """nbgrader's Execute that grades what ran, checks the checks, caps output and cleans up."""
 
-    max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
+    max_restarts = Integer(MAX_RESTARTS, help="kernel restarts allowed per notebook").tag(config=True)
     locked_timeout = Integer(
-        120, help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)"
+        LOCKED_CELL_SECONDS,
+        help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)",
     ).tag(config=True)
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
     events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
