@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -35,7 +36,14 @@ from seqlab.tools.limits import (
 )
 from seqlab.tools.pool import Job, run_pool
 from seqlab.tools.records import load_current, save, sha256_of, write_atomically
-from seqlab.tools.resilient import MAX_ERROR_CHARS, death_cause, safe_content, score_from_errors_only
+from seqlab.tools.resilient import (
+    MAX_ANSI_CODES,
+    MAX_ERROR_CHARS,
+    cap_escape_codes,
+    death_cause,
+    safe_content,
+    score_from_errors_only,
+)
 from tests.support import COURSE, student_notebook
 
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -347,3 +355,25 @@ def test_the_total_time_limit_is_derived_from_the_cells_and_their_limit(tmp_path
     assert notebook_time_limit(Limits(timeout=10), code_cells) < notebook_time_limit(Limits(timeout=60), code_cells)
     monkeypatch.setenv(TIME_LIMIT_ENV, "30")  # the instructor's own cap, documented in the README
     assert submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60)) == 30
+
+
+def test_a_cells_escape_codes_are_capped_in_all_before_any_conversion():
+    """Issue 21, kind 4: the conversion of escape codes to HTML is quadratic in their number, and nbconvert merges a
+    cell's stream outputs before it converts them: writes each under the cap of one message must not add up."""
+    from nbconvert.filters.ansi import ansi2html
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    chunk = "\x1b[31m#" * (MAX_ANSI_CODES - 1)
+    cell, used = nbformat.v4.new_code_cell("print(...)"), 0
+    for _ in range(170):  # 340 000 codes, as the hostile case ansi_chunks writes them
+        content, used = cap_escape_codes(safe_content("stream", {"name": "stdout", "text": chunk}), used)
+        cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=content["text"]))
+    error, used = cap_escape_codes(safe_content("error", {"ename": "E", "evalue": chunk, "traceback": [chunk]}), used)
+    assert "\x1b" not in error["evalue"] + "".join(error["traceback"])
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nbformat.v4.new_notebook(cells=[cell]), {})
+    merged = nb.cells[0].outputs[0].text
+    assert len(nb.cells[0].outputs) == 1 and merged.count("#") == 170 * (MAX_ANSI_CODES - 1), "the text is kept"
+    assert merged.count("\x1b") <= MAX_ANSI_CODES
+    started = time.monotonic()
+    ansi2html(merged)
+    assert time.monotonic() - started < 5

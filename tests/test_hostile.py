@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 import threading
 import time
@@ -127,6 +128,10 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
         table.append(f"| {case.student} | {case.what} | {row['status']} | {shown} | {row['notes'][:160]} |")
         if row["status"] != case.status or points != case.points or case.note not in row["notes"]:
             failures.append(f"{case.student} ({case.what}): {row['status']} {points} notes: {row['notes']!r}")
+    took = {m.group(1): float(m.group(2)) for m in re.finditer(r"\] (\S+) \w+ [\d.]+ \((\d+) s\)", done.stdout)}
+    for case in catalogue.CASES:
+        if case.seconds is not None and took.get(case.student, 0) > case.seconds:
+            failures.append(f"{case.student} ({case.what}): graded in {took[case.student]:g} s, over {case.seconds:g}")
     out = REPO / "_build" / "hostile"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")

@@ -72,6 +72,7 @@ class Case:
         points: expected points per test cell, in notebook order.
         note: a phrase the grades.csv notes must contain ("" for none).
         filename: the submitted file's name, if not ``<student>.ipynb``.
+        seconds: at most this long to grade it (wall clock, beside the others), if it must be quick.
     """
 
     student: str
@@ -81,6 +82,7 @@ class Case:
     points: tuple[float, ...]
     note: str = ""
     filename: str = ""
+    seconds: float | None = None
 
     @property
     def file(self) -> str:
@@ -539,6 +541,37 @@ def count_rnn_parameters(input_size, hidden_size, output_size):
     raise ValueError("\\x1b[31mred\\x1b[0m" * 100_000)  # 200 000 colour codes in one message
 """
 
+ANSI_CHUNKS = """
+import sys
+
+for _ in range(170):  # each write under the grader's cap of one message; 340 000 codes in the cell's merged stream
+    sys.stdout.write("\\x1b[31m#" * 1_999 + "\\n")
+    sys.stdout.flush()
+"""
+
+ANSI_WARNINGS = """
+import warnings
+
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    warnings.simplefilter("always", UserWarning)
+    for step in range(60):  # stderr in a test cell, each warning under the cap of one message
+        warnings.warn(str(step) + "\\x1b[33m!" * 1_500, UserWarning, stacklevel=1)
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+"""
+
+
+def _in_cells(source: str, *grade_ids: str) -> Callable[[dict], bytes]:
+    """A correct submission with ``source`` after the right answer in each of ``grade_ids``' cells."""
+
+    def build(values: dict) -> bytes:
+        answers = {grade_id: _answer(grade_id) + "\n\n" + source for grade_id in grade_ids}
+        return nbformat.writes(submission(LESSON, answers)).encode("utf-8")
+
+    return build
+
+
 DISPLAY_UPDATE_FLOOD = """
 from IPython.display import display
 
@@ -823,7 +856,28 @@ CASES = [
         FULL,
     ),
     Case(
-        "ansi_error", "an error message of 200 000 colour codes", _replace(COUNT, ANSI_ERROR), "graded", _points(COUNT)
+        "ansi_error",
+        "an error message of 200 000 colour codes",
+        _replace(COUNT, ANSI_ERROR),
+        "graded",
+        _points(COUNT),
+        seconds=90,
+    ),
+    Case(
+        "ansi_chunks",
+        "340 000 colour codes in small writes, in three cells",
+        _in_cells(ANSI_CHUNKS, CELL, READOUT, COUNT),
+        "graded",
+        FULL,
+        seconds=90,
+    ),
+    Case(
+        "ansi_warnings",
+        "a test cell's warnings full of colour codes",
+        _replace(COUNT, ANSI_WARNINGS),
+        "graded",
+        FULL,
+        seconds=90,
     ),
     Case(
         "display_update_flood",

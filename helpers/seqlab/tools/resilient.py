@@ -23,8 +23,10 @@ nbgrader's ``Execute`` in the autograde step and instead
   failed without an error output (the student silenced the traceback) gets one;
 - **caps output**: at most ``max_output_bytes`` of output per cell are kept, counting display
   updates (``display(..., display_id=True).update(...)``); an error's message and traceback are
-  cut to :data:`MAX_ERROR_CHARS`; text with more than :data:`MAX_ANSI_CODES` terminal colour codes
-  loses them all (converting them to HTML takes time quadratic in their number);
+  cut to :data:`MAX_ERROR_CHARS`; terminal escape codes are kept only while the cell's outputs together
+  hold at most :data:`MAX_ANSI_CODES` of them, counted as they arrive (nbconvert merges a cell's stream
+  outputs and converts the escape codes to HTML in time quadratic in their number: 100 000 codes kept a
+  worker busy for minutes, in the feedback and again in the formgrader);
 - **keeps only safe output types**: display data is reduced to plain text and PNG/JPEG images
   (HTML, JavaScript, SVG, Markdown and JSON from a student's code never reach the feedback or the
   formgrader, where they would run or pass for the grader's own text), and malformed data is
@@ -121,6 +123,40 @@ def _tame(text: str) -> str:
     if text.count("\x1b") > MAX_ANSI_CODES:
         return ANSI.sub("", text)
     return text
+
+
+def escape_codes(content: dict) -> int:
+    """How many terminal escape codes the text of an output message's content holds."""
+    data = content.get("data") if isinstance(content.get("data"), dict) else {}
+    traceback = content.get("traceback") if isinstance(content.get("traceback"), list) else []
+    texts = [content.get("text"), content.get("ename"), content.get("evalue"), *traceback, data.get("text/plain")]
+    return sum(text.count("\x1b") for text in texts if isinstance(text, str))
+
+
+def without_escape_codes(content: dict) -> dict:
+    """``content`` (made safe by :func:`safe_content`) with every terminal escape code removed from its text."""
+    plain = {**content}
+    for key in ("text", "ename", "evalue"):
+        if isinstance(plain.get(key), str):
+            plain[key] = ANSI.sub("", plain[key])
+    if isinstance(plain.get("traceback"), list):
+        plain["traceback"] = [ANSI.sub("", str(line)) for line in plain["traceback"]]
+    if isinstance(plain.get("data"), dict) and isinstance(plain["data"].get("text/plain"), str):
+        plain["data"] = {**plain["data"], "text/plain": ANSI.sub("", plain["data"]["text/plain"])}
+    return plain
+
+
+def cap_escape_codes(content: dict, used: int) -> tuple[dict, int]:
+    """Keep an output's escape codes only while its cell holds at most :data:`MAX_ANSI_CODES` in all.
+
+    ``used`` is how many the cell's earlier outputs brought; returns the content to keep and the new count.
+    A cap per message is not enough: nbconvert merges a cell's stream outputs before converting them.
+    """
+    codes = escape_codes(content)
+    if not codes:
+        return content, used
+    used += codes
+    return (content if used <= MAX_ANSI_CODES else without_escape_codes(content)), used
 
 
 def _cut(text: str, limit: int) -> str:
@@ -259,6 +295,7 @@ class ResilientExecute(Execute):
         self._check_assign_resources(resources)
         self.events: list[dict] = []
         self._output_bytes: dict[int, int] = {}
+        self._escape_codes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
         self._bombed = False
         stop_watching = threading.Event()
@@ -440,7 +477,10 @@ class ResilientExecute(Execute):
     # -- output cap and clean-up -----------------------------------------------------------------
 
     def output(self, outs, msg, display_id, cell_index):
-        msg["content"] = safe_content(msg["msg_type"], msg.get("content") or {})
+        content = safe_content(msg["msg_type"], msg.get("content") or {})
+        msg["content"], self._escape_codes[cell_index] = cap_escape_codes(
+            content, self._escape_codes.get(cell_index, 0)
+        )
         if msg["msg_type"] != "error":
             content = msg["content"]
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
@@ -461,6 +501,7 @@ class ResilientExecute(Execute):
             if self._output_bytes[index] > self.max_output_bytes:
                 self._dropped[index] = self._dropped.get(index, 0) + size
                 return None
+            content, self._escape_codes[index] = cap_escape_codes(content, self._escape_codes.get(index, 0))
         msg["content"] = content
         return super()._update_display_id(display_id, msg)
 
