@@ -377,3 +377,30 @@ def test_a_cells_escape_codes_are_capped_in_all_before_any_conversion():
     started = time.monotonic()
     ansi2html(merged)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="namespaces and a separate user id need root on Linux")
+def test_launcher_gives_each_kernel_a_private_size_capped_tmp(sandbox_folder):
+    """Issue 21, kinds 2 and 3: /tmp was the machine's (other students' folder names, files left after grading, no
+    cap); now each kernel has its own, gone with it, and keeps its work folder there."""
+    other = Path(tempfile.mkdtemp(prefix="seqlab-kernel-other-student-"))
+    left = Path("/tmp") / f"left-by-a-student-{os.getpid()}.txt"
+    code = f"""
+import os
+print(sorted(name for name in os.listdir("/tmp") if name.startswith("seqlab-")))
+open({str(left)!r}, "w").write("x")
+try:
+    open("/tmp/big", "wb").write(b"x" * 2 * 2**20)
+    print("wrote 2 MiB")
+except OSError as error:
+    print("refused", error.strerror)
+open(os.path.join(os.environ["HOME"], "work.txt"), "w").write("kept")
+"""
+    try:
+        done = _launch(_isolated(sandbox_folder, tmp_size=2**20, keep=[str(sandbox_folder)]), code)
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [str([sandbox_folder.name]), "refused No space left on device"]
+    assert not left.exists(), "what the student left in /tmp is gone with the kernel"
+    assert (sandbox_folder / "home" / "work.txt").read_text() == "kept", "the work folder is the real one"

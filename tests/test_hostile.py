@@ -91,9 +91,14 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert listener.connections == 0, "a student's code reached the network"
     assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
     assert not Path("/dev/shm/seqlab-hostile-hoard").exists(), "a kernel's /dev/shm outlived it (or was shared)"
+    for name in ("seqlab-hostile-left-behind", "seqlab-hostile-hoard"):
+        assert not (Path("/tmp") / name).exists(), "a kernel's /tmp outlived it (or was shared)"
 
     feedback = workspace / "feedback" / "environment" / LESSON / f"{LESSON}.html"
     assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"
+    seen = (workspace / "feedback" / "tmp_leftover" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    assert "in /tmp:" in seen and "stopped after" in seen, "the /tmp case ran and was capped"
+    assert "honest_ann" not in seen and "seqlab-submissions" not in seen, "another student's folder seen in /tmp"
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
 
     grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")

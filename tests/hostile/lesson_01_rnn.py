@@ -517,6 +517,23 @@ except OSError as error:
     print("stopped after", written, "MiB:", error.strerror)
 """
 
+TMP_LEFTOVER = """
+import os
+
+print("in /tmp:", sorted(os.listdir("/tmp")))  # other students' folders, the instructor's files?
+with open("/tmp/seqlab-hostile-left-behind", "w") as handle:
+    handle.write("picked up by the next student?")
+written = 0
+try:  # a tmpfs is memory too
+    with open("/tmp/seqlab-hostile-hoard", "wb") as hoard:
+        for _ in range(64):
+            hoard.write(b"x" * 2**22)
+            hoard.flush()
+            written += 4
+except OSError as error:
+    print("stopped after", written, "MiB:", error.strerror)
+"""
+
 # -- kind 5: one file or one output must not break the run, the report or the feedback --
 
 FAKE_HTML = """
@@ -829,6 +846,13 @@ CASES = [
         _points(CELL, FORWARD),
     ),
     Case("shm_hoard", "256 MiB written to /dev/shm", _replace(COUNT, SHM_HOARD, True), "graded", FULL),
+    Case(
+        "tmp_leftover",
+        "lists /tmp, leaves a file there, writes 256 MiB to it",
+        _replace(READOUT, TMP_LEFTOVER, True),
+        "graded",
+        FULL,
+    ),
     Case(
         "folder_submission",
         "a folder named like a notebook",

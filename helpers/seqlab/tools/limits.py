@@ -22,10 +22,11 @@ private files             yes (see below) [3]_          no                  no
 .. [2] Counted per user: exact when the kernel runs as its own user id (root on Linux), otherwise
    the kernel may start this many processes and threads on top of what the user already runs.
 .. [3] As root: a network namespace with no interface up, the kernel running under a user id
-   of its own (so it can write only its work folder and world-writable places such as /tmp),
-   and empty read-only folders mounted over the course's ``solutions/``, the grading workspace
-   and the submissions.  As an ordinary user the same namespaces are used when the kernel
-   allows unprivileged user namespaces (most distributions do), without the separate user id.
+   of its own (so it can write only its work folder and its own ``/tmp`` and ``/dev/shm``, small
+   tmpfs of its mount namespace), and empty read-only folders mounted over the course's
+   ``solutions/``, its git folders, the grading workspace and the submissions.  As an ordinary
+   user the same namespaces are used when the kernel allows unprivileged user namespaces (most
+   distributions do), without the separate user id.
 """
 
 from __future__ import annotations
@@ -137,7 +138,15 @@ def probe() -> Capabilities:
         os.chmod(scratch, 0o711)
         home = Path(scratch) / "home"
         home.mkdir()
-        spec = {"network": False, "hide": [], "reachable": interpreter_paths(), "staging": f"{scratch}/staging"}
+        spec = {
+            "network": False,
+            "hide": [],
+            "reachable": interpreter_paths(),
+            "staging": f"{scratch}/staging",
+            "shm_size": 2**20,
+            "tmp_size": 2**20,
+            "keep": [scratch],
+        }
         namespaces, reason = _launch_probe(spec)
         if not namespaces:
             problems.append(f"network and file isolation: {reason}")

@@ -31,6 +31,8 @@ SANDBOX_PREFIX = "seqlab-kernel-"
 
 #: Bytes of the private ``/dev/shm`` each kernel gets in its mount namespace (shared memory is not in RLIMIT_AS).
 SHM_SIZE = 64 * 2**20
+#: Bytes of the private ``/tmp`` each kernel gets in its mount namespace (its work folder, bound in, is not counted).
+TMP_SIZE = 128 * 2**20
 
 
 class KernelSandbox:
@@ -90,6 +92,8 @@ class KernelSandbox:
                 reachable=interpreter_paths(),
                 staging=str(self.root / "staging"),
                 shm_size=SHM_SIZE,
+                tmp_size=TMP_SIZE,
+                keep=[str(self.root)],
             )
         if self.uid is not None:
             spec.update(uid=self.uid, owned=[home, connection_file])
