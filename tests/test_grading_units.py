@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import nbformat
@@ -404,3 +405,32 @@ open(os.path.join(os.environ["HOME"], "work.txt"), "w").write("kept")
     assert done.stdout.split("\n")[:2] == [str([sandbox_folder.name]), "refused No space left on device"]
     assert not left.exists(), "what the student left in /tmp is gone with the kernel"
     assert (sandbox_folder / "home" / "work.txt").read_text() == "kept", "the work folder is the real one"
+
+
+def test_a_class_zip_refuses_bad_entries_one_row_each_and_reads_none_whole(tmp_path):
+    """Issue 21, kind 5: a damaged, oversized or duplicated entry or a folder named like a notebook costs its own row,
+    nbgrader's collected layout (every notebook named <lesson>.ipynb) is read per student, and no entry is read
+    into memory whole."""
+    from seqlab.tools.grade import collect_submissions
+    from tests.hostile.lesson_01_rnn import write_class_zip
+
+    honest = nbformat.writes(student_notebook("01_rnn")).encode("utf-8")
+    expected = write_class_zip(tmp_path / "class.zip", honest)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    tracemalloc.start()
+    try:
+        pairs, refused = collect_submissions(tmp_path / "class.zip", scratch, "01_rnn")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert sorted(student for student, _ in pairs) == sorted(k for k, v in expected.items() if v == "graded")
+    assert all(path.read_bytes() == honest for _, path in pairs)
+    reasons = dict(refused)
+    for key, outcome in expected.items():
+        if outcome != "graded":
+            assert outcome in reasons.get(key, ""), (key, reasons.get(key))
+    assert len(refused) == len([v for v in expected.values() if v != "graded"])
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB held at once: the 65 MiB entry was read whole"
+    assert sorted(p.name for p in scratch.iterdir()) == ["zip_ann.ipynb", "zip_bob.ipynb"], "nothing half-copied left"

@@ -61,7 +61,7 @@ def test_collect_submissions_from_a_folder_and_a_zip(tmp_path):
     pairs, refused = collect_submissions(archive, fresh)
     assert [s for s, _ in pairs] == ["dan"]  # the rest of the class is graded
     assert [name for name, _ in refused] == ["deep/path/carol.ipynb", "other/carol.ipynb"]
-    assert all("carol.ipynb appears 2 times in the zip" in reason for _, reason in refused)
+    assert all("2 notebooks of student 'carol' in the zip" in reason for _, reason in refused)
 
 
 def test_one_bad_file_is_refused_alone(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ before each test cell (the student is flagged), so the test cell judges the real
 from __future__ import annotations
 
 import copy
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -256,6 +257,7 @@ def count_rnn_parameters(input_size, hidden_size, output_size):
 
 READ_SOLUTIONS = """
 import json
+import zipfile
 from pathlib import Path
 
 import seqlab
@@ -912,6 +914,41 @@ CASES = [
         "output dropped",
     ),
 ]
+
+
+def write_class_zip(path, honest: bytes) -> dict[str, str]:
+    """A class zip with the zip-only cases of kind 5 beside honest notebooks (``honest``'s bytes).
+
+    Returns what each row must show: ``graded`` for a student graded, else a phrase of the refusal (row keys
+    are student ids, or the zip entry for an entry refused).
+    """
+    huge = b"{" + b" " * (65 * 2**20) + b"}"  # 65 MiB of JSON whitespace: deflated to about 64 KiB
+    damaged = honest.replace(b'"cells"', b'"CELLS"', 1)  # to be swapped back in the stored bytes: a bad CRC
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # nbgrader's collected layout inside a zip: every notebook has the same base name
+        archive.writestr("export/zip_ann/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("export/zip_bob/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("a/zip_dup.ipynb", honest)  # one student twice, in two folders
+        archive.writestr("b/zip_dup.ipynb", honest)
+        archive.writestr("zip_twice.ipynb", honest)  # one student twice, in both layouts
+        archive.writestr("late/zip_twice/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("zip_folder.ipynb/", b"")  # a folder named like a notebook
+        archive.writestr("zip_folder.ipynb/inside.txt", b"a folder, not a notebook")
+        archive.writestr("zip_huge.ipynb", huge)
+        archive.writestr(zipfile.ZipInfo("zip_crc.ipynb"), damaged, zipfile.ZIP_STORED)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"CELLS"', b'"cells"', 1))  # the stored bytes no longer match their CRC
+    return {
+        "zip_ann": "graded",
+        "zip_bob": "graded",
+        "a/zip_dup.ipynb": "2 notebooks of student 'zip_dup'",
+        "b/zip_dup.ipynb": "2 notebooks of student 'zip_dup'",
+        "zip_twice.ipynb": "2 notebooks of student 'zip_twice'",
+        "late/zip_twice/01_rnn/01_rnn.ipynb": "2 notebooks of student 'zip_twice'",
+        "zip_folder.ipynb/": "a folder named like a notebook",
+        "zip_huge.ipynb": "larger than 64 MB",
+        "zip_crc.ipynb": "cannot be read (BadZipFile: Bad CRC-32",
+    }
 
 
 def by_student() -> dict[str, Case]:

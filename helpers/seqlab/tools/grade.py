@@ -85,40 +85,80 @@ def _collected(folder: Path, lesson: str | None) -> list[tuple[str, Path]] | Non
     return [(p.name, p / lesson / f"{lesson}.ipynb") for p in students]
 
 
-def _unzip(source: Path, scratch: Path) -> list[tuple[str, str]]:
-    """Extract the zip's notebooks into ``scratch`` (flat); return (entry, reason) for entries refused.
+#: Bytes copied at a time from a zip entry: nothing is read whole into memory.
+_CHUNK = 2**20
 
-    An entry over :data:`MAX_NOTEBOOK_BYTES` (by its header or by what it really holds) is refused
-    unread; notebooks of the same name in different folders of the zip are all refused (which one
-    is the student's is the instructor's call): each refusal is a row of its own, never the run's end.
+
+def _entry_parts(member: zipfile.ZipInfo) -> tuple[str, ...]:
+    """The entry's path as plain parts (no ``..``, no root, no empty part)."""
+    return tuple(part for part in member.filename.replace("\\", "/").split("/") if part not in ("", ".", ".."))
+
+
+def _entry_student(parts: tuple[str, ...], lesson: str | None) -> str:
+    """The student a notebook entry belongs to: ``<student>/<lesson>/<lesson>.ipynb`` (what ``nbgrader collect``
+    writes, anywhere in the zip) names the student by its folder; any other entry by its file name."""
+    if lesson and len(parts) >= 3 and parts[-2:] == (lesson, f"{lesson}.ipynb"):
+        return parts[-3]
+    return parts[-1].removesuffix(".ipynb")
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> str | None:
+    """Copy one entry to ``target`` in chunks, at most :data:`MAX_NOTEBOOK_BYTES`; why not, or None if done.
+
+    The size in the entry's header can lie: the copy stops one byte past the cap whatever it says.  A damaged,
+    encrypted or oddly compressed entry is refused like an oversized one: it costs its row, never the run.
+    """
+    too_big = f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"
+    if member.file_size > MAX_NOTEBOOK_BYTES:
+        return too_big
+    copied = 0
+    try:
+        with archive.open(member) as source, open(target, "wb") as sink:
+            while chunk := source.read(min(_CHUNK, MAX_NOTEBOOK_BYTES + 1 - copied)):
+                sink.write(chunk)
+                copied += len(chunk)
+                if copied > MAX_NOTEBOOK_BYTES:
+                    break
+    except Exception as error:  # BadZipFile (bad CRC), RuntimeError (encrypted), zlib.error, OSError, ...
+        target.unlink(missing_ok=True)
+        return f"the zip entry cannot be read ({type(error).__name__}: {str(error)[:120]})"
+    if copied > MAX_NOTEBOOK_BYTES:
+        target.unlink(missing_ok=True)
+        return too_big
+    return None
+
+
+def _unzip(source: Path, scratch: Path, lesson: str | None = None) -> list[tuple[str, str]]:
+    """Extract the zip's notebooks into ``scratch`` as ``<student>.ipynb``; return (entry, reason) for entries refused.
+
+    Each refusal is a row of its own, never the run's end: an entry over :data:`MAX_NOTEBOOK_BYTES` (by its
+    header or by what it really holds; copied in chunks, never read whole), a damaged or encrypted entry, a
+    folder named like a notebook, and every entry of a student who has several (which one counts is the
+    instructor's call; entries of nbgrader's collected layout, all named ``<lesson>.ipynb``, are each their
+    folder's student, see :func:`_entry_student`).
     """
     refused: list[tuple[str, str]] = []
     with zipfile.ZipFile(source) as archive:
-        members: dict[str, list[zipfile.ZipInfo]] = {}
+        by_student: dict[str, list[zipfile.ZipInfo]] = {}
         for member in archive.infolist():
-            name = Path(member.filename).name
-            if member.is_dir() or not name.endswith(".ipynb") or name.startswith("."):
+            parts = _entry_parts(member)
+            if not parts or any(part.startswith(".") for part in parts):
                 continue
-            members.setdefault(name, []).append(member)
-        for name, found in members.items():
+            if member.is_dir():
+                if parts[-1].endswith(".ipynb"):
+                    refused.append((member.filename, "a folder named like a notebook, not a notebook"))
+                continue
+            if parts[-1].endswith(".ipynb"):
+                by_student.setdefault(_entry_student(parts, lesson), []).append(member)
+        for student, found in by_student.items():
             if len(found) > 1:
                 where = ", ".join(m.filename for m in found)
-                refused += [
-                    (m.filename, f"{name} appears {len(found)} times in the zip ({where}): one notebook per student")
-                    for m in found
-                ]
+                why = f"{len(found)} notebooks of student {student!r} in the zip ({where}): one notebook per student"
+                refused += [(m.filename, why) for m in found]
                 continue
-            member = found[0]
-            too_big = f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"
-            if member.file_size > MAX_NOTEBOOK_BYTES:
-                refused.append((member.filename, too_big))
-                continue
-            with archive.open(member) as handle:
-                data = handle.read(MAX_NOTEBOOK_BYTES + 1)  # the header's size can lie
-            if len(data) > MAX_NOTEBOOK_BYTES:
-                refused.append((member.filename, too_big))
-                continue
-            (scratch / name).write_bytes(data)
+            problem = _extract(archive, found[0], scratch / f"{student}.ipynb")
+            if problem:
+                refused.append((found[0].filename, problem))
     return refused
 
 
@@ -128,10 +168,10 @@ def collect_submissions(
     """(student id, notebook path) pairs from a folder or a zip, and (file name, reason) for files refused.
 
     A file whose name is not a student id, a folder named like a notebook, a notebook over
-    :data:`MAX_NOTEBOOK_BYTES` and notebooks of the same name in a zip are refused, not graded:
-    each gets a row of its own, so one bad file never stops a class.  Given ``lesson``, a folder in
-    nbgrader's collected layout (``<student>/<lesson>/<lesson>.ipynb``, what ``nbgrader collect``
-    writes) is read too.
+    :data:`MAX_NOTEBOOK_BYTES`, a damaged zip entry and every notebook of a student with several in a
+    zip are refused, not graded: each gets a row of its own, so one bad file never stops a class.
+    Given ``lesson``, a folder or zip in nbgrader's collected layout (``<student>/<lesson>/<lesson>.ipynb``,
+    what ``nbgrader collect`` writes) is read too.
 
     Raises:
         ToolError: ``source`` does not exist or holds no notebooks.
@@ -142,7 +182,7 @@ def collect_submissions(
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise ToolError(f"{source}: not a folder and not a zip file")
-        refused += _unzip(source, scratch)
+        refused += _unzip(source, scratch, lesson)
         folder = scratch
     else:
         folder = source
