@@ -468,6 +468,14 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
     return torch.rnn_tanh_cell(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
 """
 
+SCAN_EVASIONS = """
+from sys import settrace as _quiet  # the trace hook under another name
+
+_quiet(None)
+_shell = __import__("IPython").get_ipython()  # the shell, with no get_ipython() call in sight
+!echo a shell command is a process too
+"""
+
 # -- kind 6: an honest student whose code writes to stderr --
 
 STDERR_HONEST = """
@@ -741,10 +749,18 @@ CASES = [
         "read_solutions",
         "reads the instructor's solution",
         _replace(CELL, READ_SOLUTIONS),
-        "graded",
+        "flagged",
         _points(CELL, FORWARD),
+        "scan: cell 5 [01-rnn-cell] line 9: a path outside the work folder (seqlab.__file__)",
     ),
-    Case("write_outside", "writes outside its folder", _replace(COUNT, WRITE_OUTSIDE, True), "graded", FULL),
+    Case(
+        "write_outside",
+        "writes outside its folder",
+        _replace(COUNT, WRITE_OUTSIDE, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder",
+    ),
     Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),
     Case("input", "calls input()", _replace(CELL, INPUT, True), "graded", FULL),
     Case("environment", "prints the grader's environment", _replace(COUNT, ENVIRONMENT, True), "graded", FULL),
@@ -752,8 +768,9 @@ CASES = [
         "displayhook_score",
         "sys.displayhook(2.0) before a failing check",
         _replace(COUNT, SYS_DISPLAYHOOK_SCORE),
-        "graded",
+        "flagged",
         _points(COUNT),
+        "IPython internals (sys.displayhook)",
     ),
     Case(
         "post_run_forgives",
@@ -815,8 +832,9 @@ CASES = [
         "tensor_subclass",
         "a tensor subclass that agrees with every comparison",
         _replace(READOUT, TENSOR_SUBCLASS),
-        "graded",
+        "flagged",
         _points(READOUT),
+        "tensor-subclass hooks (__torch_function__, as_subclass)",
     ),
     Case(
         "captured_shortcut",
@@ -834,6 +852,14 @@ CASES = [
         "RNN_SHORTCUTS",
     ),
     Case(
+        "scan_evasions",
+        "settrace renamed, IPython by __import__, a shell escape",
+        _replace(COUNT, SCAN_EVASIONS, True),
+        "flagged",
+        FULL,
+        "processes or shell commands (!echo a shell command is a process too)",
+    ),
+    Case(
         "stderr_honest",
         "an honest answer that writes to stderr and warns",
         _replace(COUNT, STDERR_HONEST),
@@ -844,16 +870,25 @@ CASES = [
         "read_git_history",
         "reads the solution from git's history",
         _replace(CELL, READ_GIT_HISTORY),
-        "graded",
+        "flagged",
         _points(CELL, FORWARD),
+        "processes or shell commands (subprocess)",
     ),
-    Case("shm_hoard", "256 MiB written to /dev/shm", _replace(COUNT, SHM_HOARD, True), "graded", FULL),
+    Case(
+        "shm_hoard",
+        "256 MiB written to /dev/shm",
+        _replace(COUNT, SHM_HOARD, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder ('/dev/shm/seqlab-hostile-hoard')",
+    ),
     Case(
         "tmp_leftover",
         "lists /tmp, leaves a file there, writes 256 MiB to it",
         _replace(READOUT, TMP_LEFTOVER, True),
-        "graded",
+        "flagged",
         FULL,
+        "a path outside the work folder ('/tmp'",
     ),
     Case(
         "folder_submission",
@@ -878,8 +913,9 @@ CASES = [
         "malformed_display",
         "malformed and deeply nested display data",
         _replace(COUNT, MALFORMED_DISPLAY, True),
-        "graded",
+        "flagged",
         FULL,
+        "IPython internals (display_pub, get_ipython)",
     ),
     Case(
         "ansi_error",
