@@ -434,3 +434,27 @@ def test_a_class_zip_refuses_bad_entries_one_row_each_and_reads_none_whole(tmp_p
     assert len(refused) == len([v for v in expected.values() if v != "graded"])
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB held at once: the 65 MiB entry was read whole"
     assert sorted(p.name for p in scratch.iterdir()) == ["zip_ann.ipynb", "zip_bob.ipynb"], "nothing half-copied left"
+
+
+def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
+    """The README's table of what is enforced where (issue 21's closing note) quotes the numbers the code uses,
+    names every mechanism and says what each leaves possible."""
+    from seqlab.tools import grade, limits, resilient, sandbox
+
+    text = " ".join((COURSE.root / "README.md").read_text(encoding="utf-8").split())
+    table = text[text.index("**What is enforced where.**") : text.index("- **Survives.**")]
+    mechanisms = ("kernel guard", "scoring", "sandbox namespaces", "resource limits", "grader-side caps", "static scan")
+    for mechanism in mechanisms:
+        assert f"| {mechanism} (" in table, mechanism
+    assert table.count("| what remains possible |") == 1 and "/proc" in table and "memfd" in table
+    for quoted in (
+        f"`/tmp` ({sandbox.TMP_SIZE // 2**20} MiB)",
+        f"`/dev/shm` ({sandbox.SHM_SIZE // 2**20} MiB)",
+        f"cut to {resilient.MAX_ERROR_CHARS:,} characters".replace(",", " "),
+        f"hold {resilient.MAX_ANSI_CODES:,} in all".replace(",", " "),
+        f"over {grade.MAX_NOTEBOOK_BYTES // 2**20} MiB refused unread",
+        f"more than {resilient.ResilientExecute.max_children.default_value} processes at once",
+    ):
+        assert quoted in table, quoted
+    total = f"{1 + limits.MAX_RESTARTS} kernels (the first and up to {limits.MAX_RESTARTS} restarts"
+    assert total in text and f"{limits.KERNEL_START_SECONDS} s to start" in text
