@@ -142,3 +142,24 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")
     assert not failures, "\n".join(failures)
     assert f"{len([c for c in catalogue.CASES if c.status != 'graded'])} submission(s) need attention" in done.stdout
+
+
+def test_hostile_class_zip_in_one_parallel_run(tmp_path):
+    """Kind 5 through a zip (tests/hostile's write_class_zip): nbgrader's collected layout is graded per student,
+    every bad entry (a damaged one, an oversized one, a folder, a student's second notebook) costs its own row,
+    and the run finishes."""
+    archive = tmp_path / "class.zip"
+    honest = nbformat.writes(submission(LESSON)).encode("utf-8")
+    expected = catalogue.write_class_zip(archive, honest)
+    workspace = tmp_path / "workspace"
+
+    done = grade_class(archive, LESSON, workspace, "--timeout", "30", "--workers", "2")
+
+    assert done.returncode == 1, done.stdout + done.stderr  # the refused entries need attention
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    assert sorted(rows) == sorted(expected), sorted(rows)
+    for key, outcome in expected.items():
+        if outcome == "graded":
+            assert (rows[key]["status"], rows[key]["score"]) == ("graded", f"{sum(catalogue.FULL):g}"), rows[key]
+        else:
+            assert rows[key]["status"] == "invalid" and outcome in rows[key]["notes"], rows[key]
