@@ -64,9 +64,10 @@ def test_parse_size_refuses_nonsense():
 
 def test_describe_says_what_is_enforced_and_what_is_not():
     limits = Limits(timeout=30, memory=2 * 2**30)
-    full = Capabilities("linux", rlimits=True, namespaces=True, separate_user=True)
+    full = Capabilities("linux", rlimits=True, namespaces=True, separate_user=True, private_proc=True)
     line = describe(limits, full)
     assert "30 s per cell" in line and "memory 2 GiB" in line and "no network" in line and "user id" in line
+    assert "other processes hidden" in line
     windows = describe(limits, Capabilities("windows", problems=("only the time limits are enforced on Windows",)))
     assert "memory" not in windows and "not enforced here: only the time limits" in windows
     assert format_size(256 * 2**20) == "256 MiB"
@@ -458,3 +459,19 @@ def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
         assert quoted in table, quoted
     total = f"{1 + limits.MAX_RESTARTS} kernels (the first and up to {limits.MAX_RESTARTS} restarts"
     assert total in text and f"{limits.KERNEL_START_SECONDS} s to start" in text
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a separate user id and a new /proc need root on Linux")
+def test_launcher_hides_other_processes_from_the_kernel(sandbox_folder):
+    """Issue 21, kind 2: /proc listed every process, the grading workers' command lines with other students' ids and
+    the instructor's paths among them; now a kernel sees its own processes only."""
+    assert probe().private_proc, probe().problems
+    code = """
+import os
+print(sorted(int(name) for name in os.listdir("/proc") if name.isdigit()) == [os.getpid()])
+print(os.path.exists("/proc/cpuinfo") and os.path.exists("/proc/self/status"))
+"""
+    done = _launch(_isolated(sandbox_folder, hide_processes=True), code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"], f"{done.stdout} (this test's process {os.getpid()} was seen?)"
+    assert str(os.getpid()) in os.listdir("/proc"), "hidden only inside the sandbox"

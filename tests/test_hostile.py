@@ -99,6 +99,9 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     seen = (workspace / "feedback" / "tmp_leftover" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
     assert "in /tmp:" in seen and "stopped after" in seen, "the /tmp case ran and was capped"
     assert "honest_ann" not in seen and "seqlab-submissions" not in seen, "another student's folder seen in /tmp"
+    snooped = (workspace / "feedback" / "proc_snoop" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    assert "processes in sight:" in snooped, "the /proc case ran"
+    assert "--student" not in snooped and "honest_ann" not in snooped, "a grading worker's command line was seen"
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
 
     grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")

@@ -544,6 +544,19 @@ except OSError as error:
     print("stopped after", written, "MiB:", error.strerror)
 """
 
+PROC_SNOOP = """
+import os
+
+seen = [name for name in os.listdir("/proc") if name.isdigit()]
+print("processes in sight:", len(seen))
+for pid in seen:  # the grading workers' command lines name their students and the instructor's folders
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            print(handle.read().replace(b"\\0", b" ").decode(errors="replace")[:300])
+    except OSError:
+        pass
+"""
+
 # -- kind 5: one file or one output must not break the run, the report or the feedback --
 
 FAKE_HTML = """
@@ -889,6 +902,14 @@ CASES = [
         "flagged",
         FULL,
         "a path outside the work folder ('/tmp'",
+    ),
+    Case(
+        "proc_snoop",
+        "reads every process's command line in /proc",
+        _replace(JORDAN, PROC_SNOOP, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder ('/proc'",
     ),
     Case(
         "folder_submission",

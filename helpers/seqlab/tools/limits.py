@@ -24,7 +24,8 @@ private files             yes (see below) [3]_          no                  no
 .. [3] As root: a network namespace with no interface up, the kernel running under a user id
    of its own (so it can write only its work folder and its own ``/tmp`` and ``/dev/shm``, small
    tmpfs of its mount namespace), and empty read-only folders mounted over the course's
-   ``solutions/``, its git folders, the grading workspace and the submissions.  As an ordinary
+   ``solutions/``, its git folders, the grading workspace and the submissions; a ``/proc`` showing
+   it only its own processes (Linux 5.8 or newer).  As an ordinary
    user the same namespaces are used when the kernel allows unprivileged user namespaces (most
    distributions do), without the separate user id.
 """
@@ -103,6 +104,7 @@ class Capabilities:
     rlimits: bool = False
     namespaces: bool = False
     separate_user: bool = False
+    private_proc: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -157,7 +159,12 @@ def probe() -> Capabilities:
             separate_user, reason = _launch_probe(spec)
             if not separate_user:
                 problems.append(f"separate user id: {reason}")
-    return Capabilities(platform, rlimits, namespaces, separate_user, tuple(problems))
+        private_proc = False
+        if separate_user:
+            private_proc, reason = _launch_probe({**spec, "hide_processes": True})
+            if not private_proc:
+                problems.append(f"other processes hidden in /proc: {reason}")
+    return Capabilities(platform, rlimits, namespaces, separate_user, private_proc, tuple(problems))
 
 
 #: Seconds a kernel may take to start (the course's ``c.Execute.startup_timeout``; a busy machine is slow).
@@ -209,6 +216,8 @@ def describe(limits: Limits, capabilities: Capabilities) -> str:
         parts.append("solutions, workspace and submissions hidden")
     if capabilities.separate_user:
         parts.append("a user id of its own")
+    if capabilities.private_proc:
+        parts.append("other processes hidden")
     line = "Limits per submission: " + ", ".join(parts)
     if capabilities.problems:
         line += "\n  not enforced here: " + "; ".join(capabilities.problems)

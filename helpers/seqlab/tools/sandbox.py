@@ -96,7 +96,7 @@ class KernelSandbox:
                 keep=[str(self.root)],
             )
         if self.uid is not None:
-            spec.update(uid=self.uid, owned=[home, connection_file])
+            spec.update(uid=self.uid, owned=[home, connection_file], hide_processes=caps.private_proc)
         return spec
 
     def crowded(self, kernel: int | None, limit: int) -> bool:

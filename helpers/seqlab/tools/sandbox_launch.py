@@ -8,7 +8,8 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
    (the course's solutions, the grading workspace, the submissions folder), and private,
    size-capped tmpfs over ``/dev/shm`` (``shm_size``) and ``/tmp`` (``tmp_size``; the ``keep``
-   folders under it, the kernel's work folder, are bound back at their paths);
+   folders under it, the kernel's work folder, are bound back at their paths), and, with
+   ``hide_processes``, a ``/proc`` showing each user its own processes only;
 2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
    and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
    core dumps;
@@ -134,6 +135,17 @@ def private_tmp(size: int, keep: list[str]) -> None:
         os.close(handle)
 
 
+def private_proc() -> None:
+    """A ``/proc`` of this mount namespace that shows a process only to its own user (``hidepid=invisible``).
+
+    Without a PID namespace every process is in ``/proc``: other kernels, and the grading workers whose command
+    lines name their student and the instructor's folders.  Each kernel runs under a user id of its own, so it
+    then sees its own processes only.  Needs root and Linux 5.8 (per-mount options; older kernels would apply
+    ``hidepid`` to the machine's ``/proc`` too, so this never falls back to them).
+    """
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible", "private /proc")
+
+
 def isolate(
     network: bool,
     hide: list[str],
@@ -142,10 +154,12 @@ def isolate(
     shm_size: int | None = None,
     tmp_size: int | None = None,
     keep: list[str] | None = None,
+    hide_processes: bool = False,
 ) -> None:
     """New network namespace (if ``network`` is False); tmpfs over each path in ``hide``; ``reachable``
     paths exposed to other users (see :func:`expose`); a private ``/dev/shm`` of ``shm_size`` bytes and
-    a private ``/tmp`` of ``tmp_size`` bytes keeping the ``keep`` folders (see :func:`private_tmp`)."""
+    a private ``/tmp`` of ``tmp_size`` bytes keeping the ``keep`` folders (see :func:`private_tmp`); with
+    ``hide_processes``, a ``/proc`` that hides other users' processes (see :func:`private_proc`)."""
     if network and not hide and not reachable:
         return
     if not sys.platform.startswith("linux"):
@@ -172,6 +186,8 @@ def isolate(
             _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options, "private /dev/shm")
         if tmp_size:
             private_tmp(tmp_size, [*(keep or []), *reachable])
+        if hide_processes:
+            private_proc()
         expose(reachable, staging)
 
 
@@ -249,6 +265,7 @@ def main(argv: list[str]) -> int:
             spec.get("shm_size"),
             spec.get("tmp_size"),
             spec.get("keep"),
+            spec.get("hide_processes", False),
         )
         limit(spec)
         drop_privileges(spec.get("uid"), spec.get("owned", []))
