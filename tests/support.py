@@ -78,8 +78,12 @@ def grade_class(
 
 
 def digests(folder: Path) -> dict[str, str]:
-    """file name -> SHA-256 of its bytes, for every file in ``folder`` (to prove grading left them untouched)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """path -> SHA-256 of its bytes, for every file under ``folder`` (to prove grading left them untouched)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def read_grades(csv_path: Path) -> dict[str, dict[str, str]]:

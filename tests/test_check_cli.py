@@ -59,3 +59,42 @@ def test_validate_and_check_allow_for_a_busy_machine():
         text = config.read_text()
         assert f"c.Execute.timeout = {VALIDATE_CELL_TIMEOUT}" in text, config
         assert f"c.Execute.startup_timeout = {KERNEL_STARTUP_TIMEOUT}" in text, config
+
+
+NOISY_COUNT = """
+import logging
+import os
+import sys
+import warnings
+
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    for done in range(0, 101, 25):  # a progress bar, as tqdm draws it on stderr
+        print(f"\\r{done:3d}%|{'#' * (done // 10):<10}|", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    warnings.warn("counting parameters", UserWarning, stacklevel=1)  # shown on stderr, as PyTorch's are
+    logging.getLogger("student").warning("counted")  # logging's default handler writes to stderr
+    os.write(2, b"from C: done\\n")  # a library writing to file descriptor 2 directly
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+"""
+
+
+def test_check_and_the_grader_agree_on_stderr_in_a_test_cell(tmp_path):
+    """Issue 21, kind 6: nbgrader scores a test cell that wrote to stderr 0, `seqlab check` by its errors only.
+    A correct answer whose function writes to stderr when a test cell calls it keeps full marks in both."""
+    from tests.support import grade_class, read_grades
+
+    nb = submission(LESSON, {"01-count-rnn-parameters": NOISY_COUNT})
+    checked = _check(tmp_path, nb)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "20 / 20 points" in checked.stdout
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    nbformat.write(nb, submissions / "noisy_nia.ipynb")
+
+    graded = grade_class(submissions, LESSON, tmp_path / "workspace")
+
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    row = read_grades(tmp_path / "workspace" / LESSON / "grades.csv")["noisy_nia"]
+    assert (row["status"], row["score"]) == ("graded", "20"), row

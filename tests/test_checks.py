@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqlab.checks import (
+    RNN_SHORTCUTS,
     CheckFailed,
     ForbiddenCallError,
     assert_close,
@@ -406,3 +407,71 @@ def test_recurrent_shortcuts_block_every_ready_made_layer_of_their_kind(kind):
         with pytest.raises(ForbiddenCallError), forbid(*shortcuts, exercise=f"{kind}_cell"):
             route()
     layer(4, 5, batch_first=True)(x)  # restored afterwards
+
+
+class _Agreeable(torch.Tensor):
+    """A tensor subclass that answers yes to every comparison and hides behind detach()."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.isclose, torch.Tensor.__eq__):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+    def detach(self):
+        return self
+
+
+def test_checks_compare_a_tensor_subclass_by_its_values_only():
+    wrong = torch.zeros(3, dtype=torch.float64).as_subclass(_Agreeable)
+    right = torch.ones(3, dtype=torch.float64)
+    assert torch.allclose(wrong, right)  # what the subclass makes torch answer
+    with pytest.raises(CheckFailed, match="wrong values"):
+        assert_close("x", wrong, right)
+    with pytest.raises(CheckFailed, match="modified in place"):
+        assert_unchanged("x", right, wrong)
+    assert_close("x", right.clone().as_subclass(_Agreeable), right)  # right values still pass
+    assert_close("p", torch.nn.Parameter(right.clone()), right)
+
+
+def test_checks_do_not_trust_a_lying_class_attribute():
+    class Pretender:
+        __class__ = torch.Tensor  # isinstance() believes it
+
+    assert isinstance(Pretender(), torch.Tensor)
+    with pytest.raises(CheckFailed, match="should be a torch.Tensor"):
+        assert_close("x", Pretender(), torch.ones(1))
+
+
+def _rnn_args():
+    g = torch.Generator().manual_seed(0)
+    return [torch.randn(*s, generator=g) for s in ((2, 3), (2, 4), (3, 4), (4, 4), (4,))]
+
+
+def test_forbid_catches_a_shortcut_kept_in_a_default_argument():
+    def cell(x, h, W_xh, W_hh, b_h, _step=torch.rnn_tanh_cell):
+        return _step(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
+
+    with pytest.raises(ForbiddenCallError, match="rnn_tanh_cell"), forbid(*RNN_SHORTCUTS, exercise="rnn_cell"):
+        cell(*_rnn_args())
+    assert sys.getprofile() is None
+
+
+def test_forbid_catches_a_bound_method_captured_before_the_block():
+    layer = torch.nn.RNNCell(3, 4)
+    step = layer.forward
+    x, h = _rnn_args()[:2]
+    with pytest.raises(ForbiddenCallError), forbid(*RNN_SHORTCUTS):
+        step(x, h)
+
+
+def test_forbid_fails_when_the_watch_is_switched_off():
+    with pytest.raises(ForbiddenCallError, match="switched off"), forbid(*RNN_SHORTCUTS):
+        sys.setprofile(None)
+
+
+def test_forbid_lets_honest_tensor_code_run():
+    x, h, W_xh, W_hh, b_h = _rnn_args()
+    with forbid(*RNN_SHORTCUTS):
+        torch.tanh(x @ W_xh + h @ W_hh + b_h)
+    assert sys.getprofile() is None

@@ -13,26 +13,38 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+import tracemalloc
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from seqlab.tools.grade import StudentResult, _write_csv, check_notebook
+from seqlab.tools.grade import StudentResult, _write_csv, check_notebook, submission_time_limit
 from seqlab.tools.grade_worker import copy_submission
 from seqlab.tools.limits import (
     LAUNCHER,
+    MAX_RESTARTS,
+    TIME_LIMIT_ENV,
     Capabilities,
     Limits,
     describe,
     format_size,
     interpreter_paths,
+    notebook_time_limit,
     parse_size,
     probe,
 )
 from seqlab.tools.pool import Job, run_pool
 from seqlab.tools.records import load_current, save, sha256_of, write_atomically
-from seqlab.tools.resilient import death_cause
+from seqlab.tools.resilient import (
+    MAX_ANSI_CODES,
+    MAX_ERROR_CHARS,
+    cap_escape_codes,
+    death_cause,
+    safe_content,
+    score_from_errors_only,
+)
 from tests.support import COURSE, student_notebook
 
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -52,9 +64,10 @@ def test_parse_size_refuses_nonsense():
 
 def test_describe_says_what_is_enforced_and_what_is_not():
     limits = Limits(timeout=30, memory=2 * 2**30)
-    full = Capabilities("linux", rlimits=True, namespaces=True, separate_user=True)
+    full = Capabilities("linux", rlimits=True, namespaces=True, separate_user=True, private_proc=True)
     line = describe(limits, full)
     assert "30 s per cell" in line and "memory 2 GiB" in line and "no network" in line and "user id" in line
+    assert "other processes hidden" in line
     windows = describe(limits, Capabilities("windows", problems=("only the time limits are enforced on Windows",)))
     assert "memory" not in windows and "not enforced here: only the time limits" in windows
     assert format_size(256 * 2**20) == "256 MiB"
@@ -295,3 +308,170 @@ def test_stale_work_folders_of_dead_workers_are_removed(tmp_path, monkeypatch):
         (folder / "home").mkdir(parents=True)
     assert sandbox.clean_up_stale() == 1
     assert not stale.exists() and live.exists()
+
+
+def test_a_test_cell_scores_only_by_whether_it_raised():
+    cell = nbformat.v4.new_code_cell("check()")
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2.0"}, execution_count=3),
+        nbformat.v4.new_output("stream", name="stderr", text="50%|#####     |\n"),
+    ]
+    score_from_errors_only(cell)
+    assert [o.output_type for o in cell.outputs] == ["display_data", "stream"]
+    assert cell.outputs[1].name == "stdout" and "execution_count" not in cell.outputs[0]
+
+
+def test_outputs_are_capped_and_made_safe_before_they_are_stored():
+    colours = "\x1b[31mred\x1b[0m" * 100_000
+    error = safe_content("error", {"ename": "ValueError", "evalue": colours, "traceback": [colours] * 50})
+    assert "\x1b" not in error["evalue"] and len(error["evalue"]) < MAX_ERROR_CHARS + 100
+    assert sum(len(line) for line in error["traceback"]) < MAX_ERROR_CHARS + 100
+    shown = safe_content(
+        "display_data",
+        {"data": {"text/html": "<script>x</script>", "application/json": [[[]]], "image/png": "iVBO"}, "metadata": 1},
+    )
+    assert set(shown["data"]) == {"image/png", "text/plain"} and shown["metadata"] == {}
+    assert "not kept by the grader" in shown["data"]["text/plain"]
+    malformed = safe_content("display_data", {"data": {"text/plain": ["a", 1], "image/png": 12}})
+    assert set(malformed["data"]) == {"text/plain"} and "not kept" in malformed["data"]["text/plain"]
+    assert safe_content("display_data", {"data": "junk"})["data"] == {}
+    assert safe_content("stream", {"name": "weird", "text": 5}) == {"name": "stdout", "text": "5"}
+
+
+def test_the_total_time_limit_is_derived_from_the_cells_and_their_limit(tmp_path, monkeypatch):
+    """A notebook whose every cell stays under the per-cell limit is never cut by the total (issue 21: it was an
+    undocumented 900 s, below what lesson 01's cells may use at 60 s each)."""
+    monkeypatch.delenv(TIME_LIMIT_ENV, raising=False)
+    nb = student_notebook("01_rnn")
+    path = tmp_path / "ann.ipynb"
+    nbformat.write(nb, path)
+    code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
+    kernels = 1 + MAX_RESTARTS
+
+    total = submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60))
+
+    assert total >= kernels * code_cells * 60 > 900
+    nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(10)]  # a student's own cells count too
+    nbformat.write(nb, path)
+    assert submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60)) == total + kernels * 10 * 60
+    assert notebook_time_limit(Limits(timeout=10), code_cells) < notebook_time_limit(Limits(timeout=60), code_cells)
+    monkeypatch.setenv(TIME_LIMIT_ENV, "30")  # the instructor's own cap, documented in the README
+    assert submission_time_limit(path, COURSE.release("01_rnn"), Limits(timeout=60)) == 30
+
+
+def test_a_cells_escape_codes_are_capped_in_all_before_any_conversion():
+    """Issue 21, kind 4: the conversion of escape codes to HTML is quadratic in their number, and nbconvert merges a
+    cell's stream outputs before it converts them: writes each under the cap of one message must not add up."""
+    from nbconvert.filters.ansi import ansi2html
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    chunk = "\x1b[31m#" * (MAX_ANSI_CODES - 1)
+    cell, used = nbformat.v4.new_code_cell("print(...)"), 0
+    for _ in range(170):  # 340 000 codes, as the hostile case ansi_chunks writes them
+        content, used = cap_escape_codes(safe_content("stream", {"name": "stdout", "text": chunk}), used)
+        cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=content["text"]))
+    error, used = cap_escape_codes(safe_content("error", {"ename": "E", "evalue": chunk, "traceback": [chunk]}), used)
+    assert "\x1b" not in error["evalue"] + "".join(error["traceback"])
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nbformat.v4.new_notebook(cells=[cell]), {})
+    merged = nb.cells[0].outputs[0].text
+    assert len(nb.cells[0].outputs) == 1 and merged.count("#") == 170 * (MAX_ANSI_CODES - 1), "the text is kept"
+    assert merged.count("\x1b") <= MAX_ANSI_CODES
+    started = time.monotonic()
+    ansi2html(merged)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="namespaces and a separate user id need root on Linux")
+def test_launcher_gives_each_kernel_a_private_size_capped_tmp(sandbox_folder):
+    """Issue 21, kinds 2 and 3: /tmp was the machine's (other students' folder names, files left after grading, no
+    cap); now each kernel has its own, gone with it, and keeps its work folder there."""
+    other = Path(tempfile.mkdtemp(prefix="seqlab-kernel-other-student-"))
+    left = Path("/tmp") / f"left-by-a-student-{os.getpid()}.txt"
+    code = f"""
+import os
+print(sorted(name for name in os.listdir("/tmp") if name.startswith("seqlab-")))
+open({str(left)!r}, "w").write("x")
+try:
+    open("/tmp/big", "wb").write(b"x" * 2 * 2**20)
+    print("wrote 2 MiB")
+except OSError as error:
+    print("refused", error.strerror)
+open(os.path.join(os.environ["HOME"], "work.txt"), "w").write("kept")
+"""
+    try:
+        done = _launch(_isolated(sandbox_folder, tmp_size=2**20, keep=[str(sandbox_folder)]), code)
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == [str([sandbox_folder.name]), "refused No space left on device"]
+    assert not left.exists(), "what the student left in /tmp is gone with the kernel"
+    assert (sandbox_folder / "home" / "work.txt").read_text() == "kept", "the work folder is the real one"
+
+
+def test_a_class_zip_refuses_bad_entries_one_row_each_and_reads_none_whole(tmp_path):
+    """Issue 21, kind 5: a damaged, oversized or duplicated entry or a folder named like a notebook costs its own row,
+    nbgrader's collected layout (every notebook named <lesson>.ipynb) is read per student, and no entry is read
+    into memory whole."""
+    from seqlab.tools.grade import collect_submissions
+    from tests.hostile.lesson_01_rnn import write_class_zip
+
+    honest = nbformat.writes(student_notebook("01_rnn")).encode("utf-8")
+    expected = write_class_zip(tmp_path / "class.zip", honest)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    tracemalloc.start()
+    try:
+        pairs, refused = collect_submissions(tmp_path / "class.zip", scratch, "01_rnn")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert sorted(student for student, _ in pairs) == sorted(k for k, v in expected.items() if v == "graded")
+    assert all(path.read_bytes() == honest for _, path in pairs)
+    reasons = dict(refused)
+    for key, outcome in expected.items():
+        if outcome != "graded":
+            assert outcome in reasons.get(key, ""), (key, reasons.get(key))
+    assert len(refused) == len([v for v in expected.values() if v != "graded"])
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB held at once: the 65 MiB entry was read whole"
+    assert sorted(p.name for p in scratch.iterdir()) == ["zip_ann.ipynb", "zip_bob.ipynb"], "nothing half-copied left"
+
+
+def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
+    """The README's table of what is enforced where (issue 21's closing note) quotes the numbers the code uses,
+    names every mechanism and says what each leaves possible."""
+    from seqlab.tools import grade, limits, resilient, sandbox
+
+    text = " ".join((COURSE.root / "README.md").read_text(encoding="utf-8").split())
+    table = text[text.index("**What is enforced where.**") : text.index("- **Survives.**")]
+    mechanisms = ("kernel guard", "scoring", "sandbox namespaces", "resource limits", "grader-side caps", "static scan")
+    for mechanism in mechanisms:
+        assert f"| {mechanism} (" in table, mechanism
+    assert table.count("| what remains possible |") == 1 and "/proc" in table and "memfd" in table
+    for quoted in (
+        f"`/tmp` ({sandbox.TMP_SIZE // 2**20} MiB)",
+        f"`/dev/shm` ({sandbox.SHM_SIZE // 2**20} MiB)",
+        f"cut to {resilient.MAX_ERROR_CHARS:,} characters".replace(",", " "),
+        f"hold {resilient.MAX_ANSI_CODES:,} in all".replace(",", " "),
+        f"over {grade.MAX_NOTEBOOK_BYTES // 2**20} MiB refused unread",
+        f"more than {resilient.ResilientExecute.max_children.default_value} processes at once",
+    ):
+        assert quoted in table, quoted
+    total = f"{1 + limits.MAX_RESTARTS} kernels (the first and up to {limits.MAX_RESTARTS} restarts"
+    assert total in text and f"{limits.KERNEL_START_SECONDS} s to start" in text
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a separate user id and a new /proc need root on Linux")
+def test_launcher_hides_other_processes_from_the_kernel(sandbox_folder):
+    """Issue 21, kind 2: /proc listed every process, the grading workers' command lines with other students' ids and
+    the instructor's paths among them; now a kernel sees its own processes only."""
+    assert probe().private_proc, probe().problems
+    code = """
+import os
+print(sorted(int(name) for name in os.listdir("/proc") if name.isdigit()) == [os.getpid()])
+print(os.path.exists("/proc/cpuinfo") and os.path.exists("/proc/self/status"))
+"""
+    done = _launch(_isolated(sandbox_folder, hide_processes=True), code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"], f"{done.stdout} (this test's process {os.getpid()} was seen?)"
+    assert str(os.getpid()) in os.listdir("/proc"), "hidden only inside the sandbox"

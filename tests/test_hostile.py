@@ -5,10 +5,15 @@ left running."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import socket
 import threading
 import time
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.hostile import lesson_01_rnn as catalogue
@@ -55,8 +60,6 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     stray = REPO / "helpers" / "seqlab" / "hostile_was_here.py"
     try:
         catalogue.write_all(submissions, {"port": listener.port, "canary": str(canary)})
-        import nbformat
-
         for honest in ("honest_ann", "honest_bob"):
             nbformat.write(submission(LESSON), submissions / f"{honest}.ipynb")
         before = digests(submissions)
@@ -87,11 +90,36 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert digests(submissions) == before, "submissions must never be modified"
     assert listener.connections == 0, "a student's code reached the network"
     assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
+    assert not Path("/dev/shm/seqlab-hostile-hoard").exists(), "a kernel's /dev/shm outlived it (or was shared)"
+    for name in ("seqlab-hostile-left-behind", "seqlab-hostile-hoard"):
+        assert not (Path("/tmp") / name).exists(), "a kernel's /tmp outlived it (or was shared)"
 
     feedback = workspace / "feedback" / "environment" / LESSON / f"{LESSON}.html"
     assert "not here" in feedback.read_text(encoding="utf-8"), "the environment case ran"
+    seen = (workspace / "feedback" / "tmp_leftover" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    assert "in /tmp:" in seen and "stopped after" in seen, "the /tmp case ran and was capped"
+    assert "honest_ann" not in seen and "seqlab-submissions" not in seen, "another student's folder seen in /tmp"
+    snooped = (workspace / "feedback" / "proc_snoop" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    assert "processes in sight:" in snooped, "the /proc case ran"
+    assert "--student" not in snooped and "honest_ann" not in snooped, "a grading worker's command line was seen"
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
 
+    grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(grades_text)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")], "a CSV cell a spreadsheet would run"
+    pages = "".join(p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
+    for planted in ("<script>document.title", "<h2>Score 12.0", "<img src=x", "<svg onload"):  # as markup
+        assert planted not in pages, f"{planted}: a student's HTML reached the feedback"
+    autograded = list(workspace.glob("**/autograded/fake_html/*/*.ipynb"))  # what the formgrader shows
+    assert autograded
+    for path in autograded:
+        kept = {
+            key
+            for cell in nbformat.read(path, as_version=4).cells
+            for o in cell.get("outputs", [])
+            for key in o.get("data", {})
+        }
+        assert kept <= {"text/plain", "image/png", "image/jpeg"}, kept
     rows = read_grades(workspace / LESSON / "grades.csv")
     columns = list(grade_columns(LESSON).values())
     for honest in ("honest_ann", "honest_bob"):
@@ -99,7 +127,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     failures, table = [], ["| student | what it does | status | points | notes |", "| --- | --- | --- | --- | --- |"]
     for case in catalogue.CASES:
         key = case.filename or case.student
-        row = rows.get(key)
+        row = rows.get(key) or rows.get("'" + key)  # a name a spreadsheet would run is quoted
         if row is None:
             failures.append(f"{case.student}: no row")
             continue
@@ -108,8 +136,33 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
         table.append(f"| {case.student} | {case.what} | {row['status']} | {shown} | {row['notes'][:160]} |")
         if row["status"] != case.status or points != case.points or case.note not in row["notes"]:
             failures.append(f"{case.student} ({case.what}): {row['status']} {points} notes: {row['notes']!r}")
+    took = {m.group(1): float(m.group(2)) for m in re.finditer(r"\] (\S+) \w+ [\d.]+ \((\d+) s\)", done.stdout)}
+    for case in catalogue.CASES:
+        if case.seconds is not None and took.get(case.student, 0) > case.seconds:
+            failures.append(f"{case.student} ({case.what}): graded in {took[case.student]:g} s, over {case.seconds:g}")
     out = REPO / "_build" / "hostile"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")
     assert not failures, "\n".join(failures)
     assert f"{len([c for c in catalogue.CASES if c.status != 'graded'])} submission(s) need attention" in done.stdout
+
+
+def test_hostile_class_zip_in_one_parallel_run(tmp_path):
+    """Kind 5 through a zip (tests/hostile's write_class_zip): nbgrader's collected layout is graded per student,
+    every bad entry (a damaged one, an oversized one, a folder, a student's second notebook) costs its own row,
+    and the run finishes."""
+    archive = tmp_path / "class.zip"
+    honest = nbformat.writes(submission(LESSON)).encode("utf-8")
+    expected = catalogue.write_class_zip(archive, honest)
+    workspace = tmp_path / "workspace"
+
+    done = grade_class(archive, LESSON, workspace, "--timeout", "30", "--workers", "2")
+
+    assert done.returncode == 1, done.stdout + done.stderr  # the refused entries need attention
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    assert sorted(rows) == sorted(expected), sorted(rows)
+    for key, outcome in expected.items():
+        if outcome == "graded":
+            assert (rows[key]["status"], rows[key]["score"]) == ("graded", f"{sum(catalogue.FULL):g}"), rows[key]
+        else:
+            assert rows[key]["status"] == "invalid" and outcome in rows[key]["notes"], rows[key]

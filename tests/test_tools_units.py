@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import zipfile
 from pathlib import Path
@@ -54,10 +55,54 @@ def test_collect_submissions_from_a_folder_and_a_zip(tmp_path):
 
     with zipfile.ZipFile(archive, "a") as zipped:
         zipped.writestr("other/carol.ipynb", "{}")
+        zipped.writestr("dan.ipynb", "{}")
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    with pytest.raises(ToolError, match="carol.ipynb appears twice"):
-        collect_submissions(archive, fresh)
+    pairs, refused = collect_submissions(archive, fresh)
+    assert [s for s, _ in pairs] == ["dan"]  # the rest of the class is graded
+    assert [name for name, _ in refused] == ["deep/path/carol.ipynb", "other/carol.ipynb"]
+    assert all("2 notebooks of student 'carol' in the zip" in reason for _, reason in refused)
+
+
+def test_one_bad_file_is_refused_alone(tmp_path, monkeypatch):
+    from seqlab.tools import grade as grading
+
+    monkeypatch.setattr(grading, "MAX_NOTEBOOK_BYTES", 1000)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ann.ipynb").write_text("{}", encoding="utf-8")
+    (folder / "x.ipynb").mkdir()  # a folder named like a notebook
+    (folder / "big.ipynb").write_bytes(b" " * 2000)
+    pairs, refused = collect_submissions(folder, tmp_path)
+    assert [s for s, _ in pairs] == ["ann"]
+    assert dict(refused) == {
+        "big.ipynb": "the notebook is larger than 0 MB: not read",
+        "x.ipynb": "a folder (or special file) named like a notebook, not a notebook",
+    }
+
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("huge.ipynb", b" " * 5000)  # compresses to a few bytes
+        zipped.writestr("ann.ipynb", "{}")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pairs, refused = collect_submissions(archive, scratch)
+    assert [s for s, _ in pairs] == ["ann"] and [name for name, _ in refused] == ["huge.ipynb"]
+    assert not (scratch / "huge.ipynb").exists()
+
+
+def test_every_csv_cell_is_safe_in_a_spreadsheet(tmp_path):
+    results = [
+        StudentResult("=HYPERLINK(1)", "=HYPERLINK(1)", status="invalid", notes=["-2+3 in a note"]),
+        StudentResult("ann", "@ann.ipynb", status="graded", scores={"a": -1.0}),
+    ]
+    path = tmp_path / "grades.csv"
+    _write_csv(path, "01_rnn", [("a", 2.0)], results, 2.0)
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell[:1] in "=+@" and cell for cell in cells)
+    assert "'=HYPERLINK(1)" in rows[1] and "'-2+3 in a note" in rows[1] and "'@ann.ipynb" in rows[2]
+    assert "-1" in rows[2]  # numbers stay numbers
 
 
 @pytest.mark.parametrize("name", ["has space.ipynb", "-dash-first.ipynb", "01_rnn (1).ipynb"])

@@ -7,13 +7,21 @@ test cell reads as advice rather than a traceback puzzle::
                  hint="the new state is tanh(x @ W_xh + h @ W_hh + b_h)")
 
 ``forbid`` blocks a shortcut (for example ``torch.nn.RNNCell`` inside ``rnn_cell``) while the
-student's function runs, and still fails the test if the student's code swallows the error.
+student's function runs, and still fails the test if the student's code swallows the error.  It
+recognises the shortcut itself, not its name: a copy kept under another name (a default argument,
+a variable, a dictionary) is caught too.
+
+The comparisons look at a tensor's values only: a tensor of a subclass of ``torch.Tensor`` is
+compared as the plain tensor holding the same numbers, so a subclass cannot change what ``==``,
+``allclose`` or ``equal`` answer.
 """
 
 from __future__ import annotations
 
 import importlib
 import numbers
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -99,15 +107,33 @@ def _shape_str(shape: Sequence[int]) -> str:
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
+    if issubclass(type(value), torch.Tensor):
         return f"a tensor of shape {_shape_str(value.shape)} and dtype {value.dtype}"
     return f"a {type(value).__name__}"
 
 
+def _plain(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """The values of ``tensor`` as a plain ``torch.Tensor`` (the same tensor if it is one already).
+
+    A subclass of ``torch.Tensor`` can redefine comparisons (``__eq__``, ``__torch_function__``):
+    the checks compare only the numbers it holds, read without any of the subclass's code.
+    """
+    if type(tensor) is torch.Tensor:
+        return tensor
+    try:
+        with torch._C.DisableTorchFunction():
+            plain = torch._C.TensorBase.detach(tensor)
+    except Exception:
+        plain = None
+    if type(plain) is not torch.Tensor:
+        raise CheckFailed(f"{name} should be a plain torch.Tensor, but it is a {type(tensor).__name__}.")
+    return plain
+
+
 def _tensor_or_fail(name: str, value: Any) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
+    if not issubclass(type(value), torch.Tensor):  # type(), not isinstance(): __class__ can lie
         raise CheckFailed(f"{name} should be a torch.Tensor, but it is {_describe(value)}.")
-    return value
+    return _plain(name, value)
 
 
 def assert_shape(name: str, actual: Any, expected: Sequence[int], hint: str = "") -> None:
@@ -156,6 +182,7 @@ def assert_close(
     """
     tensor = _tensor_or_fail(name, actual)
     assert_shape(name, tensor, expected.shape, hint)
+    expected = _plain("the reference", expected)
     if not (tensor.is_floating_point() or tensor.is_complex()):
         raise CheckFailed(f"{name} should be a floating-point tensor, but its dtype is {tensor.dtype}. {hint}".strip())
     default_rtol, default_atol = _tolerance(expected.dtype)
@@ -184,6 +211,8 @@ def assert_close(
 
 def assert_integer(name: str, actual: Any, expected: int, hint: str = "") -> None:
     """Fail unless ``actual`` is an integer (``int``, NumPy or 0-d torch integer) equal to ``expected``."""
+    if issubclass(type(actual), torch.Tensor):
+        actual = _plain(name, actual)
     if (
         isinstance(actual, torch.Tensor)
         and actual.dim() == 0
@@ -199,6 +228,7 @@ def assert_integer(name: str, actual: Any, expected: int, hint: str = "") -> Non
 
 def assert_unchanged(name: str, before: torch.Tensor, after: torch.Tensor) -> None:
     """Fail if a function modified one of its input tensors in place."""
+    before, after = _plain(name, before), _plain(name, after)
     if before.shape != after.shape or not torch.equal(before, after):
         raise CheckFailed(
             f"{name} was modified in place. Exercise functions must return new tensors and leave their inputs "
@@ -233,9 +263,14 @@ def forbid(*targets: str, exercise: str = "This exercise") -> Iterator[None]:
         targets: dotted names, e.g. ``"torch.nn.RNNCell.forward"``, ``"torch.rnn_tanh_cell"``.
         exercise: how to name the exercise in the message.
 
+    Each name is replaced by a function that raises while the body runs, and every call of the
+    original function is watched for (``sys.setprofile``), however the student's code reached it:
+    a copy kept in a default argument or a variable is still the same function.
+
     Raises:
-        ForbiddenCallError: as soon as a blocked function is called, and again when the block ends
-            if the student's code caught that error.
+        ForbiddenCallError: as soon as a blocked function is called by its name; when the block
+            ends if it was called through a copy, if the student's code caught that error, or if
+            the student's code switched the watch off.
     """
     if not targets:
         raise ValueError("forbid() needs at least one dotted name to block")
@@ -249,6 +284,33 @@ def forbid(*targets: str, exercise: str = "This exercise") -> Iterator[None]:
         )
 
     resolved = [(dotted, *_resolve(dotted)) for dotted in targets]  # fail before patching anything
+    watched_code: dict[Any, str] = {}  # the code of Python functions
+    watched_builtins: dict[int, str] = {}  # C functions, by identity
+    keep_alive = []
+    for dotted, owner, attr in resolved:
+        original = getattr(owner, attr)
+        keep_alive.append(original)
+        code = getattr(getattr(original, "__func__", original), "__code__", None)
+        if code is not None:
+            watched_code.setdefault(code, dotted)
+        else:
+            watched_builtins.setdefault(id(original), dotted)
+    previous = sys.getprofile()
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call":
+            name = watched_builtins.get(id(arg))
+            if name is not None:
+                calls.append(name)
+        elif event == "call":
+            name = watched_code.get(frame.f_code)
+            if name is not None:
+                calls.append(name)
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(watch)
+    threading.setprofile(watch)
     try:
         for dotted, owner, attr in resolved:
 
@@ -263,10 +325,17 @@ def forbid(*targets: str, exercise: str = "This exercise") -> Iterator[None]:
             setattr(owner, attr, blocked)
         yield
     finally:
+        switched_off = sys.getprofile() is not watch
+        sys.setprofile(previous)
+        threading.setprofile(previous)
         for owner, attr, original, own in reversed(patched):
             if own:
                 setattr(owner, attr, original)
             else:  # the attribute was inherited or looked up dynamically: remove our shadow
                 delattr(owner, attr)
+    if switched_off:
+        raise ForbiddenCallError(
+            f"{exercise} switched off the check for forbidden calls (sys.setprofile): exercise code must not do that."
+        )
     if calls:
         raise ForbiddenCallError(message(calls[0]))

@@ -7,12 +7,14 @@ edge cases and shortcuts), and a phrase the notes must contain.  Sources may use
 ``{canary}`` (a path the student must not be able to create).
 
 The points follow from what each case does: a cell that kills the kernel loses itself (and what
-depends on it), never the cells that ran before; a tampered check scores nothing from then on.
+depends on it), never the cells that ran before; a changed check, hook or shortcut list is put back
+before each test cell (the student is flagged), so the test cell judges the real answer.
 """
 
 from __future__ import annotations
 
 import copy
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,20 +67,23 @@ class Case:
     Attributes:
         student: the student id (and file name, unless ``filename`` is given).
         what: what the submission does, in a few words (shown in the results table).
-        build: returns the file's bytes; gets the substitutions ``port`` and ``canary``.
+        build: returns the file's bytes (None: a folder of that name is submitted instead); gets the
+            substitutions ``port`` and ``canary``.
         status: ``graded``, ``flagged`` or ``invalid``.
         points: expected points per test cell, in notebook order.
         note: a phrase the grades.csv notes must contain ("" for none).
         filename: the submitted file's name, if not ``<student>.ipynb``.
+        seconds: at most this long to grade it (wall clock, beside the others), if it must be quick.
     """
 
     student: str
     what: str
-    build: Callable[[dict], bytes]
+    build: Callable[[dict], bytes | None]
     status: str
     points: tuple[float, ...]
     note: str = ""
     filename: str = ""
+    seconds: float | None = None
 
     @property
     def file(self) -> str:
@@ -252,6 +257,7 @@ def count_rnn_parameters(input_size, hidden_size, output_size):
 
 READ_SOLUTIONS = """
 import json
+import zipfile
 from pathlib import Path
 
 import seqlab
@@ -305,6 +311,314 @@ import sys
 sys.exit("I am done")
 """
 
+
+# -- kind 1: subverting the test cells from earlier cells (each a variation a student would try next) --
+
+WRONG_COUNT = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    return 0
+"""
+
+SYS_DISPLAYHOOK_SCORE = WRONG_COUNT.replace(
+    "    return 0",
+    "    import sys\n\n    sys.displayhook(2.0)  # 2 points as a result, then a failing check\n    return 0",
+)
+
+POST_RUN_FORGIVES = (
+    WRONG_COUNT
+    + """
+
+def _forgive(result):
+    from IPython.display import clear_output
+
+    result.error_in_exec = None
+    result.error_before_exec = None
+    clear_output()
+
+
+get_ipython().events.register("post_run_cell", _forgive)
+"""
+)
+
+AST_PASS = (
+    WRONG_COUNT
+    + """
+import ast
+
+
+class _Quiet(ast.NodeTransformer):
+    def visit_Module(self, node):
+        if "count_rnn_parameters" in ast.unparse(node) and "def " not in ast.unparse(node)[:4]:
+            return ast.Module(body=[ast.Pass()], type_ignores=[])
+        return node
+
+
+get_ipython().ast_transformers.append(_Quiet())
+"""
+)
+
+INPUT_TRANSFORMER_PASS = (
+    WRONG_COUNT
+    + """
+
+def _blank(lines):
+    return ["pass\\n"] if any("assert_integer(" in line for line in lines) else lines
+
+
+get_ipython().input_transformers_cleanup.append(_blank)
+"""
+)
+
+PRE_RUN_PATCH = (
+    WRONG_COUNT
+    + """
+import seqlab.checks
+
+_real = seqlab.checks.assert_integer
+
+
+def _patch(info):
+    globals()["assert_integer"] = seqlab.checks.assert_integer = lambda *args, **kwargs: None
+
+
+def _unpatch(result):
+    globals()["assert_integer"] = seqlab.checks.assert_integer = _real
+
+
+get_ipython().events.register("pre_run_cell", _patch)
+get_ipython().events.register("post_run_cell", _unpatch)
+"""
+)
+
+STACK_AWARE_PATCH = (
+    WRONG_COUNT
+    + """
+import sys
+
+import seqlab.checks
+
+_real_integer = seqlab.checks.assert_integer
+
+
+def _integer(*args, **kwargs):
+    frame = sys._getframe(1)
+    while frame is not None:  # behave while the grader's probe is looking
+        if "seqlab" in frame.f_code.co_name:
+            return _real_integer(*args, **kwargs)
+        frame = frame.f_back
+    return None
+
+
+assert_integer = seqlab.checks.assert_integer = _integer
+"""
+)
+
+BLIND_FORMATTER = (
+    WRONG_COUNT
+    + """
+import seqlab.checks
+
+get_ipython().display_formatter.formatters["text/plain"].for_type(list, lambda obj, p, cycle: p.text("[]"))
+assert_integer = seqlab.checks.assert_integer = lambda *args, **kwargs: None
+"""
+)
+
+SILENCED_TRACEBACK = (
+    WRONG_COUNT
+    + """
+get_ipython()._showtraceback = lambda *args, **kwargs: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+"""
+)
+
+TENSOR_SUBCLASS = """
+class _Agreeable(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.isclose):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+    def detach(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        return self
+
+
+def rnn_readout(H_all, W_hy, b_y):
+    return torch.zeros(H_all.shape[0], H_all.shape[1], W_hy.shape[1], dtype=H_all.dtype).as_subclass(_Agreeable)
+"""
+
+CAPTURED_SHORTCUT = """
+_SHORTCUTS = {"cell": torch._VF.rnn_tanh_cell}
+
+
+def rnn_cell(x, h, W_xh, W_hh, b_h, _step=_SHORTCUTS["cell"]):
+    return _step(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
+"""
+
+EDITED_SHORTCUT_LIST = """
+import seqlab.checks
+
+seqlab.checks.RNN_SHORTCUTS = ("torch.nn.LSTM.forward",)
+
+
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.rnn_tanh_cell(x, h, W_xh.T.contiguous(), W_hh.T.contiguous(), b_h, torch.zeros_like(b_h))
+"""
+
+SCAN_EVASIONS = """
+from sys import settrace as _quiet  # the trace hook under another name
+
+_quiet(None)
+_shell = __import__("IPython").get_ipython()  # the shell, with no get_ipython() call in sight
+!echo a shell command is a process too
+"""
+
+# -- kind 6: an honest student whose code writes to stderr --
+
+STDERR_HONEST = """
+import sys
+import warnings
+
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    print("counting ...", file=sys.stderr)  # a progress message
+    warnings.warn("counting parameters", UserWarning, stacklevel=1)
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+"""
+
+# -- kind 2: secrets within reach of the kernel --
+
+READ_GIT_HISTORY = """
+import json
+import subprocess
+from pathlib import Path
+
+import seqlab
+
+root = Path(seqlab.__file__).resolve().parents[2]
+try:  # git show reads every solution from the history, even with solutions/ hidden
+    shown = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(root), "show", "HEAD:solutions/01_rnn/01_rnn.ipynb"],
+        capture_output=True, text=True, timeout=20,
+    ).stdout
+    cells = json.loads(shown)["cells"]
+    exec(next("".join(c["source"]) for c in cells if "def rnn_cell" in "".join(c["source"])))
+except Exception:
+
+    def rnn_cell(x, h, W_xh, W_hh, b_h):
+        return h
+"""
+
+# -- kind 3: limits stepped around --
+
+SHM_HOARD = """
+written = 0
+try:  # shared memory is not address space: RLIMIT_AS does not count it
+    with open("/dev/shm/seqlab-hostile-hoard", "wb") as hoard:
+        for _ in range(64):
+            hoard.write(b"x" * 2**22)
+            hoard.flush()
+            written += 4
+except OSError as error:
+    print("stopped after", written, "MiB:", error.strerror)
+"""
+
+TMP_LEFTOVER = """
+import os
+
+print("in /tmp:", sorted(os.listdir("/tmp")))  # other students' folders, the instructor's files?
+with open("/tmp/seqlab-hostile-left-behind", "w") as handle:
+    handle.write("picked up by the next student?")
+written = 0
+try:  # a tmpfs is memory too
+    with open("/tmp/seqlab-hostile-hoard", "wb") as hoard:
+        for _ in range(64):
+            hoard.write(b"x" * 2**22)
+            hoard.flush()
+            written += 4
+except OSError as error:
+    print("stopped after", written, "MiB:", error.strerror)
+"""
+
+PROC_SNOOP = """
+import os
+
+seen = [name for name in os.listdir("/proc") if name.isdigit()]
+print("processes in sight:", len(seen))
+for pid in seen:  # the grading workers' command lines name their students and the instructor's folders
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            print(handle.read().replace(b"\\0", b" ").decode(errors="replace")[:300])
+    except OSError:
+        pass
+"""
+
+# -- kind 5: one file or one output must not break the run, the report or the feedback --
+
+FAKE_HTML = """
+from IPython.display import HTML, Javascript, display
+
+display(HTML("<script>document.title = 'pwned-by-script'</script><h2>Score 12.0 / 12.0 (fake-html-score)</h2>"))
+display(Javascript("document.title = 'pwned-by-javascript'"))
+display({"text/html": "<img src=x onerror=alert('pwned-by-onerror')>", "image/svg+xml": "<svg onload=alert(1)/>"},
+        raw=True)
+"""
+
+MALFORMED_DISPLAY = """
+get_ipython().display_pub.publish({"text/plain": ["not", 1, None], "image/png": 12, "application/json": [[[]]]})
+nested = []
+for _ in range(5000):
+    nested = [nested]
+get_ipython().display_pub.publish({"application/json": {"deep": nested}, "text/plain": "deep"})
+"""
+
+ANSI_ERROR = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    raise ValueError("\\x1b[31mred\\x1b[0m" * 100_000)  # 200 000 colour codes in one message
+"""
+
+ANSI_CHUNKS = """
+import sys
+
+for _ in range(170):  # each write under the grader's cap of one message; 340 000 codes in the cell's merged stream
+    sys.stdout.write("\\x1b[31m#" * 1_999 + "\\n")
+    sys.stdout.flush()
+"""
+
+ANSI_WARNINGS = """
+import warnings
+
+
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    warnings.simplefilter("always", UserWarning)
+    for step in range(60):  # stderr in a test cell, each warning under the cap of one message
+        warnings.warn(str(step) + "\\x1b[33m!" * 1_500, UserWarning, stacklevel=1)
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+"""
+
+
+def _in_cells(source: str, *grade_ids: str) -> Callable[[dict], bytes]:
+    """A correct submission with ``source`` after the right answer in each of ``grade_ids``' cells."""
+
+    def build(values: dict) -> bytes:
+        answers = {grade_id: _answer(grade_id) + "\n\n" + source for grade_id in grade_ids}
+        return nbformat.writes(submission(LESSON, answers)).encode("utf-8")
+
+    return build
+
+
+DISPLAY_UPDATE_FLOOD = """
+from IPython.display import display
+
+handle = display("small", display_id=True)
+for step in range(12):
+    handle.update("x" * 1_000_000)  # 12 MB through one display id
+"""
 
 CASES = [
     Case(
@@ -432,8 +746,8 @@ CASES = [
         "assert_close and assert_shape replaced",
         _replace(CELL, MONKEYPATCH_CHECKS),
         "flagged",
-        ZERO,
-        "checking functions were changed",
+        _points(CELL, FORWARD),  # put back before each test cell: the wrong rnn_cell (used by rnn_forward) fails
+        "put back what earlier code had changed: assert_close in the notebook",
     ),
     Case(
         "patched_torch",
@@ -441,21 +755,257 @@ CASES = [
         _replace(COUNT, MONKEYPATCH_TORCH),
         "flagged",
         _points(COUNT),
-        "torch.allclose accepts different tensors",
+        "torch.allclose, torch.testing.assert_close",
     ),
     Case("hard_coded", "the visible test's answer hard-coded", _replace(COUNT, HARD_CODED), "graded", _points(COUNT)),
     Case(
         "read_solutions",
         "reads the instructor's solution",
         _replace(CELL, READ_SOLUTIONS),
-        "graded",
+        "flagged",
         _points(CELL, FORWARD),
+        "scan: cell 5 [01-rnn-cell] line 9: a path outside the work folder (seqlab.__file__)",
     ),
-    Case("write_outside", "writes outside its folder", _replace(COUNT, WRITE_OUTSIDE, True), "graded", FULL),
+    Case(
+        "write_outside",
+        "writes outside its folder",
+        _replace(COUNT, WRITE_OUTSIDE, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder",
+    ),
     Case("network", "connects to a server on this machine", _replace(COUNT, NETWORK, True), "graded", FULL),
     Case("input", "calls input()", _replace(CELL, INPUT, True), "graded", FULL),
     Case("environment", "prints the grader's environment", _replace(COUNT, ENVIRONMENT, True), "graded", FULL),
+    Case(
+        "displayhook_score",
+        "sys.displayhook(2.0) before a failing check",
+        _replace(COUNT, SYS_DISPLAYHOOK_SCORE),
+        "flagged",
+        _points(COUNT),
+        "IPython internals (sys.displayhook)",
+    ),
+    Case(
+        "post_run_forgives",
+        "a post_run_cell callback clears the error",
+        _replace(COUNT, POST_RUN_FORGIVES),
+        "flagged",
+        _points(COUNT),
+        "the event callbacks",
+    ),
+    Case(
+        "ast_pass",
+        "an AST transformer empties the test cell",
+        _replace(COUNT, AST_PASS),
+        "flagged",
+        _points(COUNT),
+        "the AST transformers",
+    ),
+    Case(
+        "input_transformer_pass",
+        "an input transformer empties the test cell",
+        _replace(COUNT, INPUT_TRANSFORMER_PASS),
+        "flagged",
+        _points(COUNT),
+        "input",
+    ),
+    Case(
+        "pre_run_patch",
+        "checks patched before each cell, restored after",
+        _replace(COUNT, PRE_RUN_PATCH),
+        "flagged",
+        _points(COUNT),
+        "the event callbacks",
+    ),
+    Case(
+        "stack_aware_patch",
+        "a check that behaves only while the probe looks",
+        _replace(COUNT, STACK_AWARE_PATCH),
+        "flagged",
+        _points(COUNT),
+        "assert_integer",
+    ),
+    Case(
+        "blind_formatter",
+        "the formatter that reports the probe blinded",
+        _replace(COUNT, BLIND_FORMATTER),
+        "flagged",
+        _points(COUNT),
+        "formatter",
+    ),
+    Case(
+        "silenced_traceback",
+        "the traceback display switched off",
+        _replace(COUNT, SILENCED_TRACEBACK),
+        "flagged",
+        _points(COUNT),
+        "showtraceback",
+    ),
+    Case(
+        "tensor_subclass",
+        "a tensor subclass that agrees with every comparison",
+        _replace(READOUT, TENSOR_SUBCLASS),
+        "flagged",
+        _points(READOUT),
+        "tensor-subclass hooks (__torch_function__, as_subclass)",
+    ),
+    Case(
+        "captured_shortcut",
+        "torch's RNN kernel kept in a default argument",
+        _replace(CELL, CAPTURED_SHORTCUT),
+        "graded",
+        _points(f"{CELL}-shortcuts-tests", f"{FORWARD}-shortcuts-tests"),  # right values, caught as a shortcut
+    ),
+    Case(
+        "edited_shortcut_list",
+        "RNN_SHORTCUTS emptied, the shortcut used",
+        _replace(CELL, EDITED_SHORTCUT_LIST),
+        "flagged",
+        _points(f"{CELL}-shortcuts-tests", f"{FORWARD}-shortcuts-tests"),
+        "RNN_SHORTCUTS",
+    ),
+    Case(
+        "scan_evasions",
+        "settrace renamed, IPython by __import__, a shell escape",
+        _replace(COUNT, SCAN_EVASIONS, True),
+        "flagged",
+        FULL,
+        "processes or shell commands (!echo a shell command is a process too)",
+    ),
+    Case(
+        "stderr_honest",
+        "an honest answer that writes to stderr and warns",
+        _replace(COUNT, STDERR_HONEST),
+        "graded",
+        FULL,
+    ),
+    Case(
+        "read_git_history",
+        "reads the solution from git's history",
+        _replace(CELL, READ_GIT_HISTORY),
+        "flagged",
+        _points(CELL, FORWARD),
+        "processes or shell commands (subprocess)",
+    ),
+    Case(
+        "shm_hoard",
+        "256 MiB written to /dev/shm",
+        _replace(COUNT, SHM_HOARD, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder ('/dev/shm/seqlab-hostile-hoard')",
+    ),
+    Case(
+        "tmp_leftover",
+        "lists /tmp, leaves a file there, writes 256 MiB to it",
+        _replace(READOUT, TMP_LEFTOVER, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder ('/tmp'",
+    ),
+    Case(
+        "proc_snoop",
+        "reads every process's command line in /proc",
+        _replace(JORDAN, PROC_SNOOP, True),
+        "flagged",
+        FULL,
+        "a path outside the work folder ('/proc'",
+    ),
+    Case(
+        "folder_submission",
+        "a folder named like a notebook",
+        lambda values: None,
+        "invalid",
+        ZERO,
+        "a folder (or special file) named like a notebook",
+        filename="folder_submission.ipynb",
+    ),
+    Case(
+        "formula_name",
+        "a file name that is a spreadsheet formula",
+        _replace(CELL, "", True),
+        "invalid",
+        ZERO,
+        "not a student id",
+        filename="=HYPERLINK(1).ipynb",
+    ),
+    Case("fake_html", "HTML, JavaScript and SVG with a fake score", _replace(COUNT, FAKE_HTML, True), "graded", FULL),
+    Case(
+        "malformed_display",
+        "malformed and deeply nested display data",
+        _replace(COUNT, MALFORMED_DISPLAY, True),
+        "flagged",
+        FULL,
+        "IPython internals (display_pub, get_ipython)",
+    ),
+    Case(
+        "ansi_error",
+        "an error message of 200 000 colour codes",
+        _replace(COUNT, ANSI_ERROR),
+        "graded",
+        _points(COUNT),
+        seconds=90,
+    ),
+    Case(
+        "ansi_chunks",
+        "340 000 colour codes in small writes, in three cells",
+        _in_cells(ANSI_CHUNKS, CELL, READOUT, COUNT),
+        "graded",
+        FULL,
+        seconds=90,
+    ),
+    Case(
+        "ansi_warnings",
+        "a test cell's warnings full of colour codes",
+        _replace(COUNT, ANSI_WARNINGS),
+        "graded",
+        FULL,
+        seconds=90,
+    ),
+    Case(
+        "display_update_flood",
+        "12 MB through display(..., display_id=True).update()",
+        _replace(COUNT, DISPLAY_UPDATE_FLOOD, True),
+        "graded",
+        FULL,
+        "output dropped",
+    ),
 ]
+
+
+def write_class_zip(path, honest: bytes) -> dict[str, str]:
+    """A class zip with the zip-only cases of kind 5 beside honest notebooks (``honest``'s bytes).
+
+    Returns what each row must show: ``graded`` for a student graded, else a phrase of the refusal (row keys
+    are student ids, or the zip entry for an entry refused).
+    """
+    huge = b"{" + b" " * (65 * 2**20) + b"}"  # 65 MiB of JSON whitespace: deflated to about 64 KiB
+    damaged = honest.replace(b'"cells"', b'"CELLS"', 1)  # to be swapped back in the stored bytes: a bad CRC
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # nbgrader's collected layout inside a zip: every notebook has the same base name
+        archive.writestr("export/zip_ann/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("export/zip_bob/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("a/zip_dup.ipynb", honest)  # one student twice, in two folders
+        archive.writestr("b/zip_dup.ipynb", honest)
+        archive.writestr("zip_twice.ipynb", honest)  # one student twice, in both layouts
+        archive.writestr("late/zip_twice/01_rnn/01_rnn.ipynb", honest)
+        archive.writestr("zip_folder.ipynb/", b"")  # a folder named like a notebook
+        archive.writestr("zip_folder.ipynb/inside.txt", b"a folder, not a notebook")
+        archive.writestr("zip_huge.ipynb", huge)
+        archive.writestr(zipfile.ZipInfo("zip_crc.ipynb"), damaged, zipfile.ZIP_STORED)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"CELLS"', b'"cells"', 1))  # the stored bytes no longer match their CRC
+    return {
+        "zip_ann": "graded",
+        "zip_bob": "graded",
+        "a/zip_dup.ipynb": "2 notebooks of student 'zip_dup'",
+        "b/zip_dup.ipynb": "2 notebooks of student 'zip_dup'",
+        "zip_twice.ipynb": "2 notebooks of student 'zip_twice'",
+        "late/zip_twice/01_rnn/01_rnn.ipynb": "2 notebooks of student 'zip_twice'",
+        "zip_folder.ipynb/": "a folder named like a notebook",
+        "zip_huge.ipynb": "larger than 64 MB",
+        "zip_crc.ipynb": "cannot be read (BadZipFile: Bad CRC-32",
+    }
 
 
 def by_student() -> dict[str, Case]:
@@ -465,4 +1015,9 @@ def by_student() -> dict[str, Case]:
 def write_all(folder, values: dict) -> None:
     """Write every case's file into ``folder``."""
     for case in CASES:
-        (folder / case.file).write_bytes(case.build(values))
+        data = case.build(values)
+        if data is None:
+            (folder / case.file).mkdir()
+            (folder / case.file / "inside.txt").write_text("a folder, not a notebook", encoding="utf-8")
+        else:
+            (folder / case.file).write_bytes(data)

@@ -27,7 +27,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 import nbformat
 
 from seqlab.tools.course import Course, ToolError, ensure_scripts_on_path
-from seqlab.tools.limits import Capabilities, Limits, describe, probe
+from seqlab.tools.limits import Capabilities, Limits, describe, notebook_time_limit, probe
 from seqlab.tools.pool import Job, Outcome, run_pool
 from seqlab.tools.records import (
     StudentResult,
@@ -57,9 +56,10 @@ from seqlab.tools.workspace import Workspace, gradebook_lock, nbgrader_config
 
 __all__ = ["StudentResult", "apply_manual_grades", "collect_submissions", "grade", "grade_one", "prepare_gradebook"]
 
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-#: Limit for one student's whole grading process (per-cell limits are tighter).
-SUBMISSION_TIMEOUT = int(os.environ.get("SEQLAB_SUBMISSION_TIMEOUT", "900"))
+#: A submitted notebook larger than this is refused unread (lesson notebooks with outputs are a few MB).
+MAX_NOTEBOOK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -85,54 +85,132 @@ def _collected(folder: Path, lesson: str | None) -> list[tuple[str, Path]] | Non
     return [(p.name, p / lesson / f"{lesson}.ipynb") for p in students]
 
 
+#: Bytes copied at a time from a zip entry: nothing is read whole into memory.
+_CHUNK = 2**20
+
+
+def _entry_parts(member: zipfile.ZipInfo) -> tuple[str, ...]:
+    """The entry's path as plain parts (no ``..``, no root, no empty part)."""
+    return tuple(part for part in member.filename.replace("\\", "/").split("/") if part not in ("", ".", ".."))
+
+
+def _entry_student(parts: tuple[str, ...], lesson: str | None) -> str:
+    """The student a notebook entry belongs to: ``<student>/<lesson>/<lesson>.ipynb`` (what ``nbgrader collect``
+    writes, anywhere in the zip) names the student by its folder; any other entry by its file name."""
+    if lesson and len(parts) >= 3 and parts[-2:] == (lesson, f"{lesson}.ipynb"):
+        return parts[-3]
+    return parts[-1].removesuffix(".ipynb")
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> str | None:
+    """Copy one entry to ``target`` in chunks, at most :data:`MAX_NOTEBOOK_BYTES`; why not, or None if done.
+
+    The size in the entry's header can lie: the copy stops one byte past the cap whatever it says.  A damaged,
+    encrypted or oddly compressed entry is refused like an oversized one: it costs its row, never the run.
+    """
+    too_big = f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"
+    if member.file_size > MAX_NOTEBOOK_BYTES:
+        return too_big
+    copied = 0
+    try:
+        with archive.open(member) as source, open(target, "wb") as sink:
+            while chunk := source.read(min(_CHUNK, MAX_NOTEBOOK_BYTES + 1 - copied)):
+                sink.write(chunk)
+                copied += len(chunk)
+                if copied > MAX_NOTEBOOK_BYTES:
+                    break
+    except Exception as error:  # BadZipFile (bad CRC), RuntimeError (encrypted), zlib.error, OSError, ...
+        target.unlink(missing_ok=True)
+        return f"the zip entry cannot be read ({type(error).__name__}: {str(error)[:120]})"
+    if copied > MAX_NOTEBOOK_BYTES:
+        target.unlink(missing_ok=True)
+        return too_big
+    return None
+
+
+def _unzip(source: Path, scratch: Path, lesson: str | None = None) -> list[tuple[str, str]]:
+    """Extract the zip's notebooks into ``scratch`` as ``<student>.ipynb``; return (entry, reason) for entries refused.
+
+    Each refusal is a row of its own, never the run's end: an entry over :data:`MAX_NOTEBOOK_BYTES` (by its
+    header or by what it really holds; copied in chunks, never read whole), a damaged or encrypted entry, a
+    folder named like a notebook, and every entry of a student who has several (which one counts is the
+    instructor's call; entries of nbgrader's collected layout, all named ``<lesson>.ipynb``, are each their
+    folder's student, see :func:`_entry_student`).
+    """
+    refused: list[tuple[str, str]] = []
+    with zipfile.ZipFile(source) as archive:
+        by_student: dict[str, list[zipfile.ZipInfo]] = {}
+        for member in archive.infolist():
+            parts = _entry_parts(member)
+            if not parts or any(part.startswith(".") for part in parts):
+                continue
+            if member.is_dir():
+                if parts[-1].endswith(".ipynb"):
+                    refused.append((member.filename, "a folder named like a notebook, not a notebook"))
+                continue
+            if parts[-1].endswith(".ipynb"):
+                by_student.setdefault(_entry_student(parts, lesson), []).append(member)
+        for student, found in by_student.items():
+            if len(found) > 1:
+                where = ", ".join(m.filename for m in found)
+                why = f"{len(found)} notebooks of student {student!r} in the zip ({where}): one notebook per student"
+                refused += [(m.filename, why) for m in found]
+                continue
+            problem = _extract(archive, found[0], scratch / f"{student}.ipynb")
+            if problem:
+                refused.append((found[0].filename, problem))
+    return refused
+
+
 def collect_submissions(
     source: Path, scratch: Path, lesson: str | None = None
 ) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
     """(student id, notebook path) pairs from a folder or a zip, and (file name, reason) for files refused.
 
-    A file whose name is not a student id is refused, not graded: it gets a row of its own, so one
-    misnamed file never stops a class.  Given ``lesson``, a folder in nbgrader's collected layout
-    (``<student>/<lesson>/<lesson>.ipynb``, what ``nbgrader collect`` writes) is read too.
+    A file whose name is not a student id, a folder named like a notebook, a notebook over
+    :data:`MAX_NOTEBOOK_BYTES`, a damaged zip entry and every notebook of a student with several in a
+    zip are refused, not graded: each gets a row of its own, so one bad file never stops a class.
+    Given ``lesson``, a folder or zip in nbgrader's collected layout (``<student>/<lesson>/<lesson>.ipynb``,
+    what ``nbgrader collect`` writes) is read too.
 
     Raises:
-        ToolError: ``source`` does not exist, holds no notebooks, or a zip holds two notebooks of the
-            same name.
+        ToolError: ``source`` does not exist or holds no notebooks.
     """
     if not source.exists():
         raise ToolError(f"{source}: no such folder or zip")
+    refused: list[tuple[str, str]] = []
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise ToolError(f"{source}: not a folder and not a zip file")
-        with zipfile.ZipFile(source) as archive:
-            for member in archive.infolist():
-                name = Path(member.filename).name
-                if member.is_dir() or not name.endswith(".ipynb") or name.startswith("."):
-                    continue
-                if (scratch / name).exists():
-                    raise ToolError(f"{source}: {name} appears twice in the zip; one notebook per student")
-                (scratch / name).write_bytes(archive.read(member))
+        refused += _unzip(source, scratch, lesson)
         folder = scratch
     else:
         folder = source
     collected = _collected(folder, lesson)
     if collected is not None:
-        pairs, refused = [], []
+        pairs = []
         for student, path in collected:
             if not STUDENT_ID.match(student):
                 refused.append((student, "the folder name is not a student id (letters, digits, '_', '.', '@', '-')"))
             elif not path.is_file():
                 refused.append((student, f"no {path.name} in {path.parent} (nbgrader's collected folder)"))
+            elif path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                refused.append((student, f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"))
             else:
                 pairs.append((student, path))
         return pairs, refused
-    pairs, refused = [], []
+    pairs = []
     for path in sorted(folder.glob("*.ipynb")):
-        if STUDENT_ID.match(path.stem):
-            pairs.append((path.stem, path))
-        else:
+        if not path.is_file():
+            refused.append((path.name, "a folder (or special file) named like a notebook, not a notebook"))
+        elif not STUDENT_ID.match(path.stem):
             refused.append(
                 (path.name, "the file name is not a student id (letters, digits, '_', '.', '@', '-'): rename it")
             )
+        elif path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            refused.append((path.name, f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB: not read"))
+        else:
+            pairs.append((path.stem, path))
     if not pairs and not refused:
         raise ToolError(f"{source}: no .ipynb submissions found (expected one notebook per student, named by id)")
     return pairs, refused
@@ -193,26 +271,32 @@ def _write_csv(path: Path, lesson: str, columns: list, results: list[StudentResu
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     headers = [f"{name} ({max_score:g})" for name, max_score in columns]
-    writer.writerow(["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"])
+    header = ["student_id", "lesson", "status", "score", "max_score", *headers, "notes", "submission"]
+    writer.writerow([_spreadsheet_safe(cell) for cell in header])
     for r in results:
-        writer.writerow(
-            [
-                r.student,
-                lesson,
-                r.status,
-                f"{r.total:g}",
-                f"{max_total:g}",
-                *(f"{r.scores.get(name, 0.0):g}" for name, _ in columns),
-                _spreadsheet_safe("; ".join(r.notes)),
-                _spreadsheet_safe(r.source),
-            ]
-        )
+        row = [
+            r.student,
+            lesson,
+            r.status,
+            f"{r.total:g}",
+            f"{max_total:g}",
+            *(f"{r.scores.get(name, 0.0):g}" for name, _ in columns),
+            "; ".join(r.notes),
+            r.source,
+        ]
+        writer.writerow([_spreadsheet_safe(cell) for cell in row])
     write_atomically(path, buffer.getvalue().encode("utf-8"))
 
 
 def _spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (student-controlled text ends up in notes)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Text a spreadsheet will not run as a formula: every cell of the CSV goes through here.
+
+    Student-controlled text reaches many cells (a refused file's name is its row's id, notes quote
+    error messages).  A number such as ``-1`` or ``1e-05`` stays a number.
+    """
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") and not _NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 @contextlib.contextmanager
@@ -232,10 +316,49 @@ def _locked(workspace: Workspace) -> Iterator[None]:
         yield
 
 
+def _git_folders(root: Path) -> list[Path]:
+    """The repository's git folders (every solution and hidden test is in its history).
+
+    In a worktree ``.git`` is a file naming the worktree's git folder, which names the shared one.
+    """
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return [dot_git]
+    try:
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    own = (root / text.split(":", 1)[1].strip()).resolve()
+    folders = [own]
+    with contextlib.suppress(OSError):
+        folders.append((own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve())
+    return [folder for folder in folders if folder.is_dir()]
+
+
 def _hidden_folders(course: Course, workspace: Workspace, submissions: Path) -> list[str]:
-    """What student code must not see: the solutions, the grading workspace, the submissions."""
-    folders = [course.solutions, workspace.root, submissions if submissions.is_dir() else submissions.parent]
-    return [str(folder.resolve()) for folder in folders]
+    """What student code must not see: the solutions, the git history, the grading workspace, the submissions."""
+    folders = [course.solutions, *_git_folders(course.root), workspace.root]
+    folders.append(submissions if submissions.is_dir() else submissions.parent)
+    return list(dict.fromkeys(str(folder.resolve()) for folder in folders))
+
+
+def _locked_setup_cells(nb: nbformat.NotebookNode) -> int:
+    """The instructor's locked code cells that award no points (set-up cells: they get a longer limit)."""
+    count = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution"):
+            count += 1
+    return count
+
+
+def submission_time_limit(path: Path, release: Path, limits: Limits) -> int:
+    """Seconds the grading of the notebook at ``path`` may take in all (``limits.notebook_time_limit``), from
+    its code cells (a student may add some) and the released notebook's locked set-up cells."""
+    code_cells = sum(1 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+    return notebook_time_limit(limits, code_cells, _locked_setup_cells(nbformat.read(release, as_version=4)))
 
 
 def _settings(course: Course, lesson: str, limits: Limits) -> dict:
@@ -254,6 +377,9 @@ def _worker_job(
     hide: list[str],
 ) -> Job:
     own = workspace.own(result.student, lesson)
+    template = workspace.template(lesson).root
+    release = template / "release" / lesson / f"{lesson}.ipynb"
+    time_limit = submission_time_limit(path, release, Limits(**settings["limits"]))
     command = [
         sys.executable,
         "-m",
@@ -263,7 +389,7 @@ def _worker_job(
         "--root",
         str(own.root),
         "--template",
-        str(workspace.template(lesson).root / "gradebook.db"),
+        str(template / "gradebook.db"),
         "--lesson",
         lesson,
         "--student",
@@ -283,17 +409,17 @@ def _worker_job(
     ]
     from seqlab.tools import grade_worker  # imported here, so forked workers start with nbgrader loaded
 
-    return Job(result.student, command, str(course.root), SUBMISSION_TIMEOUT, entry=grade_worker.main)
+    return Job(result.student, command, str(course.root), time_limit, entry=grade_worker.main)
 
 
-def _finish(result: StudentResult, outcome: Outcome) -> StudentResult:
+def _finish(result: StudentResult, outcome: Outcome, time_limit: float) -> StudentResult:
     """The worker's result, or an ``error`` result saying why there is none."""
     from seqlab.tools.grade_worker import last_line
     from seqlab.tools.sandbox import clean_up_after
 
     if outcome.timed_out:
         clean_up_after(outcome.pid)
-        result.fail("error", f"grading took longer than {SUBMISSION_TIMEOUT} s and was stopped")
+        result.fail("error", f"grading took longer than {time_limit:g} s and was stopped")
         return result
     try:
         data = json.loads(outcome.stdout.strip().splitlines()[-1])
@@ -321,7 +447,7 @@ def grade_one(
     outcomes: list[Outcome] = []
     job = _worker_job(course, workspace, lesson, result, path, settings, probe(), hide)
     run_pool([job], 1, lambda _, outcome: outcomes.append(outcome))
-    return _finish(result, outcomes[0])
+    return _finish(result, outcomes[0], job.timeout)
 
 
 def manual_grades(workspace: Workspace, lesson: str) -> dict[str, dict]:
@@ -464,7 +590,7 @@ def grade(
             def on_done(job: Job, outcome: Outcome) -> None:
                 nonlocal done
                 done += 1
-                result = _finish(results[job.key], outcome)
+                result = _finish(results[job.key], outcome, job.timeout)
                 results[job.key] = result
                 own = workspace.own(job.key, lesson)
                 if result.status != "error":

@@ -8,7 +8,9 @@ several at a time with ``--workers``.  The worker
    share a gradebook (no SQLite lock contention) and the original file is never touched;
 2. autogrades with nbgrader, its Execute step replaced by
    :class:`~seqlab.tools.resilient.ResilientExecute` and every kernel started in a
-   :class:`~seqlab.tools.sandbox.KernelSandbox` with the run's limits;
+   :class:`~seqlab.tools.sandbox.KernelSandbox` with the run's limits; before that, a static scan of
+   the student's code cells (:mod:`seqlab.tools.scan`) flags what could subvert grading, naming the
+   cell: a flag and a note, never a change of points;
 3. generates the feedback (hidden tests stripped: :mod:`seqlab.tools.feedback`), reads the
    scores back from its gradebook, and writes ``result.json`` atomically, the last thing it does:
    a folder without it holds an unfinished attempt.
@@ -191,6 +193,14 @@ def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult
                 result.flag(f"{lesson}.ipynb [{grade.name}] needs manual grading (test cell deleted or changed)")
 
 
+def scan_notes(notebook: Path) -> list[str]:
+    """The static scan's findings in the student's code cells (:mod:`seqlab.tools.scan`), one note per cell and kind."""
+    from seqlab.tools.scan import describe_findings, scan_notebook
+
+    nb = nbformat.read(notebook, as_version=4)
+    return describe_findings(nb, scan_notebook(nb))
+
+
 def grade(args: argparse.Namespace) -> StudentResult:
     from nbgrader.apps import NbGraderAPI
 
@@ -211,6 +221,8 @@ def grade(args: argparse.Namespace) -> StudentResult:
         if beside.is_file() and beside.stat().st_size < 1000:
             shutil.copyfile(beside, own.submitted(args.student, args.lesson).parent / name)
     result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
+    for note in scan_notes(own.submitted(args.student, args.lesson)):  # a reason to look: no points change
+        result.flag(f"{args.lesson}.ipynb {note}")
 
     sandbox = sandboxes.KernelSandbox(
         limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)], args.student
@@ -241,7 +253,7 @@ def grade(args: argparse.Namespace) -> StudentResult:
     events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
     for event in events:
         note = f"{args.lesson}.ipynb {event['message']}"
-        if event["kind"] in ("kernel_died", "not_run", "tampered"):
+        if event["kind"] in ("kernel_died", "not_run", "tampered", "restored", "guard"):
             result.flag(note)
         else:
             result.notes.append(note)

@@ -22,10 +22,12 @@ private files             yes (see below) [3]_          no                  no
 .. [2] Counted per user: exact when the kernel runs as its own user id (root on Linux), otherwise
    the kernel may start this many processes and threads on top of what the user already runs.
 .. [3] As root: a network namespace with no interface up, the kernel running under a user id
-   of its own (so it can write only its work folder and world-writable places such as /tmp),
-   and empty read-only folders mounted over the course's ``solutions/``, the grading workspace
-   and the submissions.  As an ordinary user the same namespaces are used when the kernel
-   allows unprivileged user namespaces (most distributions do), without the separate user id.
+   of its own (so it can write only its work folder and its own ``/tmp`` and ``/dev/shm``, small
+   tmpfs of its mount namespace), and empty read-only folders mounted over the course's
+   ``solutions/``, its git folders, the grading workspace and the submissions; a ``/proc`` showing
+   it only its own processes (Linux 5.8 or newer).  As an ordinary
+   user the same namespaces are used when the kernel allows unprivileged user namespaces (most
+   distributions do), without the separate user id.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
+
+from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT
 
 LAUNCHER = Path(__file__).with_name("sandbox_launch.py")
 #: Sandbox user ids are this plus the grading worker's process id: unique among running workers.
@@ -100,6 +104,7 @@ class Capabilities:
     rlimits: bool = False
     namespaces: bool = False
     separate_user: bool = False
+    private_proc: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -135,7 +140,15 @@ def probe() -> Capabilities:
         os.chmod(scratch, 0o711)
         home = Path(scratch) / "home"
         home.mkdir()
-        spec = {"network": False, "hide": [], "reachable": interpreter_paths(), "staging": f"{scratch}/staging"}
+        spec = {
+            "network": False,
+            "hide": [],
+            "reachable": interpreter_paths(),
+            "staging": f"{scratch}/staging",
+            "shm_size": 2**20,
+            "tmp_size": 2**20,
+            "keep": [scratch],
+        }
         namespaces, reason = _launch_probe(spec)
         if not namespaces:
             problems.append(f"network and file isolation: {reason}")
@@ -146,7 +159,43 @@ def probe() -> Capabilities:
             separate_user, reason = _launch_probe(spec)
             if not separate_user:
                 problems.append(f"separate user id: {reason}")
-    return Capabilities(platform, rlimits, namespaces, separate_user, tuple(problems))
+        private_proc = False
+        if separate_user:
+            private_proc, reason = _launch_probe({**spec, "hide_processes": True})
+            if not private_proc:
+                problems.append(f"other processes hidden in /proc: {reason}")
+    return Capabilities(platform, rlimits, namespaces, separate_user, private_proc, tuple(problems))
+
+
+#: Seconds a kernel may take to start (the course's ``c.Execute.startup_timeout``; a busy machine is slow).
+KERNEL_START_SECONDS = KERNEL_STARTUP_TIMEOUT
+#: Seconds for the instructor's locked set-up cells (they import torch), whatever the per-cell limit.
+LOCKED_CELL_SECONDS = 120
+#: Kernel restarts per notebook after a cell kills its kernel (each new kernel re-runs the cells before it).
+MAX_RESTARTS = 3
+#: Seconds for what grading one student does besides running cells: nbgrader's set-up, the feedback.
+GRADING_OVERHEAD_SECONDS = 120
+#: An instructor's own cap on one student's whole grading, in seconds (unset: derived, see :func:`notebook_time_limit`).
+TIME_LIMIT_ENV = "SEQLAB_SUBMISSION_TIMEOUT"
+
+
+def notebook_time_limit(limits: Limits, code_cells: int, locked_cells: int = 0) -> int:
+    """Seconds one student's whole grading may take: never less than its cells may use within their limits.
+
+    Each kernel (the first and one per restart, :data:`MAX_RESTARTS`) runs every code cell at most once (a new
+    kernel re-runs the cells before the one that killed the last kernel, then goes on after it), each within
+    its limit: ``limits.timeout``, or :data:`LOCKED_CELL_SECONDS` for the ``locked_cells`` of the instructor;
+    it may take :data:`KERNEL_START_SECONDS` to start and as long as a set-up cell for the grader's guard.
+    :data:`GRADING_OVERHEAD_SECONDS` cover the rest.  So a notebook whose every cell stays under its limit is
+    never cut by this total.  ``SEQLAB_SUBMISSION_TIMEOUT`` (seconds), when set, replaces it.
+    """
+    override = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if override:
+        return int(override)
+    student_cells = max(code_cells - locked_cells, 0)
+    cells = student_cells * limits.timeout + locked_cells * max(limits.timeout, LOCKED_CELL_SECONDS)
+    per_kernel = KERNEL_START_SECONDS + max(limits.timeout, LOCKED_CELL_SECONDS) + cells
+    return GRADING_OVERHEAD_SECONDS + (1 + MAX_RESTARTS) * per_kernel
 
 
 def describe(limits: Limits, capabilities: Capabilities) -> str:
@@ -167,6 +216,8 @@ def describe(limits: Limits, capabilities: Capabilities) -> str:
         parts.append("solutions, workspace and submissions hidden")
     if capabilities.separate_user:
         parts.append("a user id of its own")
+    if capabilities.private_proc:
+        parts.append("other processes hidden")
     line = "Limits per submission: " + ", ".join(parts)
     if capabilities.problems:
         line += "\n  not enforced here: " + "; ".join(capabilities.problems)

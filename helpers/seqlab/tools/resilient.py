@@ -14,7 +14,23 @@ nbgrader's ``Execute`` in the autograde step and instead
   notebook and from :mod:`seqlab.checks`, ``torch.testing.assert_close``, ``torch.allclose``,
   ``torch.equal``, ``forbid``); if code before it made them accept anything, the test cell is not
   run and scores 0;
-- **caps output**: at most ``max_output_bytes`` of output per cell are kept (error outputs always);
+- **restores the interpreter** before every test cell (:mod:`seqlab.tools.kernel_guard`): the
+  hooks, formatters, transformers, callbacks, comparison functions and checks copied when the
+  kernel started, before any student code; what had to be put back is reported (and flagged);
+- **scores only from errors**: a test cell's ``execute_result`` becomes plain display output and
+  its stderr becomes stdout (nbgrader would take a score from the first, and give 0 for the
+  second: a progress bar or a warning must not cost points), and a test cell whose execution
+  failed without an error output (the student silenced the traceback) gets one;
+- **caps output**: at most ``max_output_bytes`` of output per cell are kept, counting display
+  updates (``display(..., display_id=True).update(...)``); an error's message and traceback are
+  cut to :data:`MAX_ERROR_CHARS`; terminal escape codes are kept only while the cell's outputs together
+  hold at most :data:`MAX_ANSI_CODES` of them, counted as they arrive (nbconvert merges a cell's stream
+  outputs and converts the escape codes to HTML in time quadratic in their number: 100 000 codes kept a
+  worker busy for minutes, in the feedback and again in the formgrader);
+- **keeps only safe output types**: display data is reduced to plain text and PNG/JPEG images
+  (HTML, JavaScript, SVG, Markdown and JSON from a student's code never reach the feedback or the
+  formgrader, where they would run or pass for the grader's own text), and malformed data is
+  replaced by a note instead of breaking the notebook;
 - **cleans up**: after every cell, processes the student's code started are killed; while a cell
   runs, more than ``max_children`` of them at once (a fork bomb, which would starve the other
   students' kernels of CPU) make the grader kill the kernel with all of them within half a
@@ -29,6 +45,7 @@ import ast
 import contextlib
 import copy
 import json
+import re
 import signal
 import threading
 
@@ -38,6 +55,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from seqlab.tools.kernel_guard import RESTORE, SNAPSHOT
+from seqlab.tools.limits import LOCKED_CELL_SECONDS, MAX_RESTARTS
 from seqlab.tools.sandbox import SandboxedKernelManager, active
 
 #: Runs inside the student's kernel, silently, before each test cell; leaves ``__seqlab_probe__``.
@@ -89,6 +108,101 @@ __seqlab_probe__ = __seqlab_integrity()
 del __seqlab_integrity
 """
 
+#: At most this many characters of an error's message, and of its traceback, are kept.
+MAX_ERROR_CHARS = 20_000
+#: Text with more terminal colour codes than this loses them all.
+MAX_ANSI_CODES = 2_000
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b")
+#: The display types kept from a student's outputs: plain text and raster images.
+SAFE_TYPES = ("text/plain", "image/png", "image/jpeg")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
+
+
+def _tame(text: str) -> str:
+    """``text`` without its terminal colour codes if it holds too many of them."""
+    if text.count("\x1b") > MAX_ANSI_CODES:
+        return ANSI.sub("", text)
+    return text
+
+
+def escape_codes(content: dict) -> int:
+    """How many terminal escape codes the text of an output message's content holds."""
+    data = content.get("data") if isinstance(content.get("data"), dict) else {}
+    traceback = content.get("traceback") if isinstance(content.get("traceback"), list) else []
+    texts = [content.get("text"), content.get("ename"), content.get("evalue"), *traceback, data.get("text/plain")]
+    return sum(text.count("\x1b") for text in texts if isinstance(text, str))
+
+
+def without_escape_codes(content: dict) -> dict:
+    """``content`` (made safe by :func:`safe_content`) with every terminal escape code removed from its text."""
+    plain = {**content}
+    for key in ("text", "ename", "evalue"):
+        if isinstance(plain.get(key), str):
+            plain[key] = ANSI.sub("", plain[key])
+    if isinstance(plain.get("traceback"), list):
+        plain["traceback"] = [ANSI.sub("", str(line)) for line in plain["traceback"]]
+    if isinstance(plain.get("data"), dict) and isinstance(plain["data"].get("text/plain"), str):
+        plain["data"] = {**plain["data"], "text/plain": ANSI.sub("", plain["data"]["text/plain"])}
+    return plain
+
+
+def cap_escape_codes(content: dict, used: int) -> tuple[dict, int]:
+    """Keep an output's escape codes only while its cell holds at most :data:`MAX_ANSI_CODES` in all.
+
+    ``used`` is how many the cell's earlier outputs brought; returns the content to keep and the new count.
+    A cap per message is not enough: nbconvert merges a cell's stream outputs before converting them.
+    """
+    codes = escape_codes(content)
+    if not codes:
+        return content, used
+    used += codes
+    return (content if used <= MAX_ANSI_CODES else without_escape_codes(content)), used
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} characters cut by the grader]"
+
+
+def safe_content(msg_type: str, content: dict) -> dict:
+    """The content of an output message as the grader keeps it (see the module's "caps output" and "safe types")."""
+    if msg_type == "error":
+        traceback = content.get("traceback")
+        lines = [str(line) for line in traceback] if isinstance(traceback, list) else []
+        kept, used = [], 0
+        for line in lines:
+            line = _tame(line)
+            if used + len(line) > MAX_ERROR_CHARS:
+                kept.append(f"[{len(lines) - len(kept)} traceback lines cut by the grader]")
+                break
+            kept.append(line)
+            used += len(line)
+        return {
+            **content,
+            "ename": _cut(_tame(str(content.get("ename", "Error"))), 200),
+            "evalue": _cut(_tame(str(content.get("evalue", ""))), MAX_ERROR_CHARS),
+            "traceback": kept,
+        }
+    if msg_type == "stream":
+        text = content.get("text", "")
+        name = content.get("name") if content.get("name") in ("stdout", "stderr") else "stdout"
+        return {**content, "name": name, "text": _tame(text if isinstance(text, str) else str(text))}
+    if msg_type in ("display_data", "execute_result", "update_display_data"):
+        data = content.get("data") if isinstance(content.get("data"), dict) else {}
+        kept = {}
+        for key in SAFE_TYPES:
+            value = data.get(key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = "".join(value)
+            if not isinstance(value, str) or (key != "text/plain" and not _BASE64.match(value)):
+                continue
+            kept[key] = _tame(value) if key == "text/plain" else value
+        dropped = sorted(str(key) for key in data if key not in kept)
+        if dropped and "text/plain" not in kept:
+            kept["text/plain"] = f"[output of type {', '.join(dropped)[:200]} not kept by the grader]"
+        return {**content, "data": kept, "metadata": {}}
+    return content
+
+
 _DEATHS = {
     getattr(signal, name): meaning
     for name, meaning in (
@@ -139,12 +253,28 @@ def describe_cell(index: int, cell: NotebookNode) -> str:
     return f"cell {index} ({first[:40]!r})" if first else f"cell {index}"
 
 
+def score_from_errors_only(cell: NotebookNode) -> None:
+    """Make a test cell's score depend only on whether it raised, as ``seqlab check`` scores it.
+
+    nbgrader takes a test cell's score from its first ``execute_result`` (which a student's
+    function can produce through the display hook) and gives 0 to a cell that wrote to stderr (a
+    progress bar, a warning).  The first becomes ``display_data``, the second ``stdout``.
+    """
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "execute_result":
+            output.output_type = "display_data"
+            output.pop("execution_count", None)
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            output.name = "stdout"
+
+
 class ResilientExecute(Execute):
     """nbgrader's Execute that grades what ran, checks the checks, caps output and cleans up."""
 
-    max_restarts = Integer(3, help="kernel restarts allowed per notebook").tag(config=True)
+    max_restarts = Integer(MAX_RESTARTS, help="kernel restarts allowed per notebook").tag(config=True)
     locked_timeout = Integer(
-        120, help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)"
+        LOCKED_CELL_SECONDS,
+        help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)",
     ).tag(config=True)
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
     events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
@@ -165,6 +295,7 @@ class ResilientExecute(Execute):
         self._check_assign_resources(resources)
         self.events: list[dict] = []
         self._output_bytes: dict[int, int] = {}
+        self._escape_codes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
         self._bombed = False
         stop_watching = threading.Event()
@@ -215,6 +346,7 @@ class ResilientExecute(Execute):
             if info is None:
                 raise DeadKernelError("the kernel did not start")
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+            self._install_guard()
             for index in range(start):
                 if index in skipped or self.nb.cells[index].cell_type != "code":
                     continue
@@ -231,7 +363,10 @@ class ResilientExecute(Execute):
                 try:
                     if is_test_cell(cell) and self._tampered(index, cell):
                         continue
+                    self._running = index
                     self.preprocess_cell(cell, resources, index)
+                    if is_test_cell(cell):
+                        score_from_errors_only(cell)
                 except (DeadKernelError, CellTimeoutError) as error:
                     return index, self._stop_kernel(error), False
                 finally:
@@ -288,18 +423,42 @@ class ResilientExecute(Execute):
 
     # -- integrity of the checks -----------------------------------------------------------------
 
+    def _install_guard(self) -> None:
+        """Copy the interpreter's hooks and the checks in the new kernel, before any student code runs."""
+        msg_id = self.kc.execute(SNAPSHOT, silent=True, store_history=False)
+        timeout, self.timeout = self.timeout, max(self.timeout, self.locked_timeout)  # imports torch
+        try:
+            reply = self.wait_for_reply(msg_id)
+        finally:
+            self.timeout = timeout
+        if reply is None or reply["content"].get("status") != "ok":  # the test cells then run unguarded: flagged
+            error = (reply or {}).get("content", {})
+            cause = f"{error.get('ename', 'no reply')}: {str(error.get('evalue', ''))[:200]}"
+            self._event("guard", 0, f"the grader's guard could not be installed in a new kernel ({cause})")
+
     def _tampered(self, index: int, cell: NotebookNode) -> bool:
-        """Probe the checking helpers; on tampering, give the test cell an error and say so."""
+        """Restore the interpreter, then probe the checking helpers; on tampering, give the test cell an error."""
         msg_id = self.kc.execute(
-            INTEGRITY_PROBE, silent=True, store_history=False, user_expressions={"probe": "__seqlab_probe__"}
+            RESTORE + INTEGRITY_PROBE,
+            silent=True,
+            store_history=False,
+            user_expressions={"probe": "__seqlab_probe__", "restored": "__seqlab_restored__"},
         )
         reply = self.wait_for_reply(msg_id)
         problems: list[str]
         try:
-            text = reply["content"]["user_expressions"]["probe"]["data"]["text/plain"]
-            problems = [str(p) for p in ast.literal_eval(text)]
+            expressions = reply["content"]["user_expressions"]
+            problems = [str(p) for p in ast.literal_eval(expressions["probe"]["data"]["text/plain"])]
+            restored = [str(p) for p in ast.literal_eval(expressions["restored"]["data"]["text/plain"])]
         except Exception:
-            problems = ["the integrity probe got no answer"]
+            problems, restored = ["the integrity probe got no answer"], []
+        if restored:
+            shown = ", ".join(restored[:6]) + (f" and {len(restored) - 6} more" if len(restored) > 6 else "")
+            self._event(
+                "restored",
+                index,
+                f"before {describe_cell(index, cell)} the grader put back what earlier code had changed: {shown}",
+            )
         if not problems:
             return False
         message = "the checking functions were changed by earlier code: " + "; ".join(problems)
@@ -307,9 +466,21 @@ class ResilientExecute(Execute):
         self._event("tampered", index, f"{describe_cell(index, cell)} not run: {message}")
         return True
 
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply) -> None:
+        """A cell whose execution failed always holds an error output, however its traceback was silenced."""
+        content = (exec_reply or {}).get("content", {})
+        if content.get("status") == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
+            ename, evalue = str(content.get("ename", "Error")), str(content.get("evalue", ""))
+            cell.outputs.append(_error_output(ename[:200], evalue[:2000]))
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
     # -- output cap and clean-up -----------------------------------------------------------------
 
     def output(self, outs, msg, display_id, cell_index):
+        content = safe_content(msg["msg_type"], msg.get("content") or {})
+        msg["content"], self._escape_codes[cell_index] = cap_escape_codes(
+            content, self._escape_codes.get(cell_index, 0)
+        )
         if msg["msg_type"] != "error":
             content = msg["content"]
             size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
@@ -319,6 +490,20 @@ class ResilientExecute(Execute):
                 self._dropped[cell_index] = self._dropped.get(cell_index, 0) + size
                 return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """A display update counts against the output cap of the cell being run, and is made safe too."""
+        content = safe_content("display_data", msg.get("content") or {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values())
+        index = getattr(self, "_running", None)
+        if index is not None:
+            self._output_bytes[index] = self._output_bytes.get(index, 0) + size
+            if self._output_bytes[index] > self.max_output_bytes:
+                self._dropped[index] = self._dropped.get(index, 0) + size
+                return None
+            content, self._escape_codes[index] = cap_escape_codes(content, self._escape_codes.get(index, 0))
+        msg["content"] = content
+        return super()._update_display_id(display_id, msg)
 
     def _note_dropped_output(self, index: int) -> None:
         dropped = self._dropped.pop(index, 0)

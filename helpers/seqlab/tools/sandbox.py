@@ -29,6 +29,12 @@ from seqlab.tools.limits import LAUNCHER, SANDBOX_UID_BASE, Capabilities, Limits
 SANDBOX_PREFIX = "seqlab-kernel-"
 
 
+#: Bytes of the private ``/dev/shm`` each kernel gets in its mount namespace (shared memory is not in RLIMIT_AS).
+SHM_SIZE = 64 * 2**20
+#: Bytes of the private ``/tmp`` each kernel gets in its mount namespace (its work folder, bound in, is not counted).
+TMP_SIZE = 128 * 2**20
+
+
 class KernelSandbox:
     """The work folder, user id and launch settings of one student's kernels.
 
@@ -85,9 +91,12 @@ class KernelSandbox:
                 hide=self.hide,
                 reachable=interpreter_paths(),
                 staging=str(self.root / "staging"),
+                shm_size=SHM_SIZE,
+                tmp_size=TMP_SIZE,
+                keep=[str(self.root)],
             )
         if self.uid is not None:
-            spec.update(uid=self.uid, owned=[home, connection_file])
+            spec.update(uid=self.uid, owned=[home, connection_file], hide_processes=caps.private_proc)
         return spec
 
     def crowded(self, kernel: int | None, limit: int) -> bool:

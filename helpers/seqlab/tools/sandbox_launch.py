@@ -6,7 +6,10 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
 1. on Linux, moves into new network and mount namespaces (as root directly, otherwise through a
    user namespace when the system allows it), leaving the kernel without any network interface
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
-   (the course's solutions, the grading workspace, the submissions folder);
+   (the course's solutions, the grading workspace, the submissions folder), and private,
+   size-capped tmpfs over ``/dev/shm`` (``shm_size``) and ``/tmp`` (``tmp_size``; the ``keep``
+   folders under it, the kernel's work folder, are bound back at their paths), and, with
+   ``hide_processes``, a ``/proc`` showing each user its own processes only;
 2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
    and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
    core dumps;
@@ -113,9 +116,50 @@ def expose(paths: list[str], staging: str) -> None:
             _mount(staging, child, None, MS_MOVE, None, f"move {child}")
 
 
-def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) -> None:
+def private_tmp(size: int, keep: list[str]) -> None:
+    """A tmpfs of ``size`` bytes over ``/tmp``, this mount namespace's own, with each ``keep`` folder under
+    ``/tmp`` (the kernel's work folder) bound back at its path.
+
+    Other kernels' folders and files are out of sight, what the student leaves there is gone with the kernel,
+    and what it writes there is capped.  Each kept folder is opened before ``/tmp`` is covered and bound from
+    that handle (``/proc/self/fd/N``), the only way to reach it once covered.
+    """
+    tmp = os.path.realpath("/tmp")
+    kept = [os.path.realpath(path) for path in keep if os.path.realpath(path).startswith(tmp + os.sep)]
+    handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept]
+    options = f"size={int(size)},mode=1777"
+    _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, options, "private /tmp")
+    for path, handle in zip(kept, handles, strict=True):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC, None, f"keep {path}")
+        os.close(handle)
+
+
+def private_proc() -> None:
+    """A ``/proc`` of this mount namespace that shows a process only to its own user (``hidepid=invisible``).
+
+    Without a PID namespace every process is in ``/proc``: other kernels, and the grading workers whose command
+    lines name their student and the instructor's folders.  Each kernel runs under a user id of its own, so it
+    then sees its own processes only.  Needs root and Linux 5.8 (per-mount options; older kernels would apply
+    ``hidepid`` to the machine's ``/proc`` too, so this never falls back to them).
+    """
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible", "private /proc")
+
+
+def isolate(
+    network: bool,
+    hide: list[str],
+    reachable: list[str],
+    staging: str,
+    shm_size: int | None = None,
+    tmp_size: int | None = None,
+    keep: list[str] | None = None,
+    hide_processes: bool = False,
+) -> None:
     """New network namespace (if ``network`` is False); tmpfs over each path in ``hide``; ``reachable``
-    paths exposed to other users (see :func:`expose`)."""
+    paths exposed to other users (see :func:`expose`); a private ``/dev/shm`` of ``shm_size`` bytes and
+    a private ``/tmp`` of ``tmp_size`` bytes keeping the ``keep`` folders (see :func:`private_tmp`); with
+    ``hide_processes``, a ``/proc`` that hides other users' processes (see :func:`private_proc`)."""
     if network and not hide and not reachable:
         return
     if not sys.platform.startswith("linux"):
@@ -136,6 +180,14 @@ def isolate(network: bool, hide: list[str], reachable: list[str], staging: str) 
             if os.path.isdir(path):
                 flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
                 _mount("tmpfs", path, "tmpfs", flags, "size=4k,mode=0555", f"hide {path}")
+        if shm_size and os.path.isdir("/dev/shm"):
+            # this kernel's own /dev/shm: other kernels' files unseen, its size capped, gone with the kernel
+            options = f"size={int(shm_size)},mode=1777"
+            _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options, "private /dev/shm")
+        if tmp_size:
+            private_tmp(tmp_size, [*(keep or []), *reachable])
+        if hide_processes:
+            private_proc()
         expose(reachable, staging)
 
 
@@ -205,7 +257,16 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     command = argv[2:]
     try:
-        isolate(spec.get("network", True), spec.get("hide", []), spec.get("reachable", []), spec.get("staging", ""))
+        isolate(
+            spec.get("network", True),
+            spec.get("hide", []),
+            spec.get("reachable", []),
+            spec.get("staging", ""),
+            spec.get("shm_size"),
+            spec.get("tmp_size"),
+            spec.get("keep"),
+            spec.get("hide_processes", False),
+        )
         limit(spec)
         drop_privileges(spec.get("uid"), spec.get("owned", []))
         if sys.platform.startswith("linux"):
