@@ -471,7 +471,49 @@ import os
 print(sorted(int(name) for name in os.listdir("/proc") if name.isdigit()) == [os.getpid()])
 print(os.path.exists("/proc/cpuinfo") and os.path.exists("/proc/self/status"))
 """
-    done = _launch(_isolated(sandbox_folder, hide_processes=True), code)
+    # a user id no other test uses: the fork bomb's children (sleeping 5 s under _isolated's id) would be seen
+    done = _launch(_isolated(sandbox_folder, hide_processes=True, uid=1_500_000_000 + os.getpid()), code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"], f"{done.stdout} (this test's process {os.getpid()} was seen?)"
     assert str(os.getpid()) in os.listdir("/proc"), "hidden only inside the sandbox"
+
+
+MEMFD_HOARD = """
+import os
+fd = os.memfd_create("hoard")
+chunk = b"x" * 2**20
+for mib in range(1, 1025):
+    os.write(fd, chunk)
+print(f"held {mib} MiB in a memfd")
+"""
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a memory cgroup needs root on Linux")
+def test_launcher_counts_memfd_and_shared_memory_in_a_memory_cgroup():
+    """Issue 21, kind 3: memory held through memfd_create (or /dev/shm) is not address space, so RLIMIT_AS let a
+    kernel hold 5.9 GiB against a 4 GiB cap; a memory cgroup counts it, and the kernel is killed at the limit."""
+    capabilities = probe()
+    assert capabilities.memory_cgroup, capabilities.problems
+    assert "all kinds: a memory cgroup" in describe(Limits(), capabilities)
+    assert "held 1024 MiB" in _launch({"memory": 2**30}, MEMFD_HOARD).stdout, "RLIMIT_AS alone does not see it"
+    cgroup = Path(capabilities.memory_cgroup) / f"test-{os.getpid()}"
+    try:
+        done = _launch({"memory": 2**30, "cgroup": str(cgroup), "cgroup_memory": 256 * 2**20}, MEMFD_HOARD)
+        assert done.returncode == -signal.SIGKILL and "held" not in done.stdout, (done.returncode, done.stdout)
+        assert "oom_kill 1" in (cgroup / "memory.oom_control").read_text() or (cgroup / "memory.events").exists()
+    finally:
+        cgroup.rmdir()
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a memory cgroup needs root on Linux")
+def test_each_submission_gets_a_memory_cgroup_that_goes_with_it():
+    from seqlab.tools.sandbox import KernelSandbox
+
+    sandbox = KernelSandbox(Limits(memory=2**31), probe(), [], "student")
+    spec = sandbox.spec(str(sandbox.home / "connection.json"))
+    assert spec["cgroup"] == sandbox.cgroup and spec["cgroup_memory"] == 2**31
+    assert Path(sandbox.cgroup).parent == Path(probe().memory_cgroup)
+    done = _launch(spec | {"workdir": "/", "owned": []}, "print('in')")
+    assert done.returncode == 0 and Path(sandbox.cgroup).is_dir(), done.stderr
+    sandbox.close()
+    assert not Path(sandbox.cgroup).exists()

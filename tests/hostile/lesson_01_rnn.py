@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from seqlab.tools.limits import probe
 from seqlab.tools.submissions import reference_answers
 from tests.support import solution_notebook, student_notebook, submission
 
@@ -527,6 +528,16 @@ except OSError as error:
     print("stopped after", written, "MiB:", error.strerror)
 """
 
+MEMFD_HOARD = """
+import os
+
+fd = os.memfd_create("hoard")  # memory in a file of no folder: neither address space nor a size-capped tmpfs
+for _ in range(96):
+    os.write(fd, b"x" * 2**26)  # 6 GiB in all, against the 4 GiB limit
+print("held 6 GiB")
+os.close(fd)
+"""
+
 TMP_LEFTOVER = """
 import os
 
@@ -894,6 +905,15 @@ CASES = [
         "flagged",
         FULL,
         "a path outside the work folder ('/dev/shm/seqlab-hostile-hoard')",
+    ),
+    # as root on Linux the kernel's memory cgroup counts memfd pages: killed at 4 GiB; elsewhere nothing stops it
+    Case(
+        "memfd_hoard",
+        "6 GiB held in a memfd",
+        _replace(COUNT, MEMFD_HOARD, True),
+        "flagged" if probe().memory_cgroup else "graded",
+        _points(COUNT) if probe().memory_cgroup else FULL,
+        "it was killed" if probe().memory_cgroup else "",
     ),
     Case(
         "tmp_leftover",

@@ -10,6 +10,7 @@ limit                     Linux                         macOS               Wind
 ========================  ===========================  ==================  =========
 time per cell             yes (interrupt, then kill)    yes                 yes
 memory (address space)    yes (RLIMIT_AS)               not enforced [1]_   no
+memory of every kind      as root (memory cgroup) [4]_  no                  no
 CPU seconds per kernel    yes (RLIMIT_CPU)              yes                 no
 processes and threads     yes (RLIMIT_NPROC) [2]_       yes [2]_            no
 size of a written file    yes (RLIMIT_FSIZE)            yes                 no
@@ -28,10 +29,15 @@ private files             yes (see below) [3]_          no                  no
    it only its own processes (Linux 5.8 or newer).  As an ordinary
    user the same namespaces are used when the kernel allows unprivileged user namespaces (most
    distributions do), without the separate user id.
+.. [4] A memory cgroup per submission (cgroup v1's memory controller, under the grading process's own
+   cgroup) with the same limit as the address space: it also counts ``/dev/shm``, ``/tmp`` and ``memfd``
+   pages, which RLIMIT_AS does not.  Needs root and a writable cgroup v1 memory hierarchy; on a
+   cgroup v2 system controllers must be delegated first, which this does not do (the log says so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -105,6 +111,7 @@ class Capabilities:
     namespaces: bool = False
     separate_user: bool = False
     private_proc: bool = False
+    memory_cgroup: str = ""  # the folder under which each submission gets its memory cgroup ("": none)
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -122,6 +129,22 @@ def interpreter_paths() -> list[str]:
     package = Path(__file__).resolve().parents[2]  # helpers/ (an editable install) or site-packages/
     paths = [os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(package)]
     return list(dict.fromkeys(paths))
+
+
+def memory_cgroup_base() -> tuple[str, str]:
+    """``(folder, "")`` where submissions' memory cgroups can be made (cgroup v1's memory hierarchy, under this
+    process's own cgroup), or ``("", why not)``."""
+    if os.geteuid() != 0:
+        return "", "a memory cgroup needs root"
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError as error:
+        return "", str(error)
+    own = next((line.split(":", 2)[2] for line in lines if line.split(":")[1:2] == ["memory"]), None)
+    hierarchy = Path("/sys/fs/cgroup/memory")
+    if own is None or not (hierarchy / "memory.limit_in_bytes").exists():
+        return "", "no cgroup v1 memory hierarchy (cgroup v2 needs delegated controllers)"
+    return str(hierarchy / own.lstrip("/") / "seqlab"), ""
 
 
 @cache
@@ -164,7 +187,16 @@ def probe() -> Capabilities:
             private_proc, reason = _launch_probe({**spec, "hide_processes": True})
             if not private_proc:
                 problems.append(f"other processes hidden in /proc: {reason}")
-    return Capabilities(platform, rlimits, namespaces, separate_user, private_proc, tuple(problems))
+    cgroup_base, reason = memory_cgroup_base()
+    if cgroup_base:
+        trial = f"{cgroup_base}/probe-{os.getpid()}"
+        works, reason = _launch_probe({"cgroup": trial, "cgroup_memory": 2**30})
+        with contextlib.suppress(OSError):
+            os.rmdir(trial)
+        cgroup_base = cgroup_base if works else ""
+    if not cgroup_base:
+        problems.append(f"memory of every kind (shared memory, memfd): {reason}")
+    return Capabilities(platform, rlimits, namespaces, separate_user, private_proc, cgroup_base, tuple(problems))
 
 
 #: Seconds a kernel may take to start (the course's ``c.Execute.startup_timeout``; a busy machine is slow).
@@ -203,7 +235,8 @@ def describe(limits: Limits, capabilities: Capabilities) -> str:
     parts = [f"{limits.timeout} s per cell"]
     if capabilities.rlimits:
         if limits.memory and capabilities.platform == "linux":
-            parts.append(f"memory {format_size(limits.memory)}")
+            kind = " (all kinds: a memory cgroup)" if capabilities.memory_cgroup else ""
+            parts.append(f"memory {format_size(limits.memory)}{kind}")
         if limits.cpu_time:
             parts.append(f"CPU {limits.cpu_time} s")
         if limits.processes:

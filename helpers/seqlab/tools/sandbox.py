@@ -24,7 +24,14 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from seqlab.numerics import PINNED_ENVIRONMENT
-from seqlab.tools.limits import LAUNCHER, SANDBOX_UID_BASE, Capabilities, Limits, interpreter_paths
+from seqlab.tools.limits import (
+    LAUNCHER,
+    SANDBOX_UID_BASE,
+    Capabilities,
+    Limits,
+    interpreter_paths,
+    memory_cgroup_base,
+)
 
 SANDBOX_PREFIX = "seqlab-kernel-"
 
@@ -55,6 +62,8 @@ class KernelSandbox:
         self.home = self.root / "home"
         self.home.mkdir(mode=0o700)
         self.uid = SANDBOX_UID_BASE + os.getpid() if capabilities.separate_user else None
+        # every kernel of this submission in one memory cgroup, named like the work folder (see clean_up_after)
+        self.cgroup = f"{capabilities.memory_cgroup}/{self.root.name}" if capabilities.memory_cgroup else None
         reachable = interpreter_paths()
         self.hide = [
             str(path)
@@ -83,6 +92,8 @@ class KernelSandbox:
             spec.update(cpu=limits.cpu_time, file_size=limits.file_size)
             if caps.platform == "linux":
                 spec["memory"] = limits.memory
+        if self.cgroup is not None and limits.memory is not None:
+            spec.update(cgroup=self.cgroup, cgroup_memory=limits.memory)
             if limits.processes is not None:
                 spec["processes"] = limits.processes + (0 if self.uid is not None else _processes_of_this_user())
         if caps.namespaces:
@@ -157,10 +168,13 @@ class KernelSandbox:
         return _processes_of(self.uid) if self.uid is not None else _descendants(kernel)
 
     def close(self) -> None:
-        """Kill everything left running under the sandbox user, then delete the work folder."""
+        """Kill everything left running under the sandbox user, then delete the work folder and the memory cgroup."""
         if self.uid is not None:
             self.reap(None)
+            self.wait_until_empty()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.cgroup is not None:
+            _remove_cgroup(Path(self.cgroup))
 
 
 def clean_up_after(worker_pid: int) -> None:
@@ -171,6 +185,22 @@ def clean_up_after(worker_pid: int) -> None:
             os.kill(pid, signal.SIGKILL)
     for folder in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}{worker_pid}-*"):
         shutil.rmtree(folder, ignore_errors=True)
+    cgroups, _ = memory_cgroup_base()
+    if cgroups:
+        for cgroup in Path(cgroups).glob(f"{SANDBOX_PREFIX}{worker_pid}-*"):
+            _remove_cgroup(cgroup)
+
+
+def _remove_cgroup(cgroup: Path) -> None:
+    """Remove an emptied memory cgroup (a cgroup folder goes with ``rmdir``; it fails while a process is in it)."""
+    for _ in range(50):
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)  # its last process is still exiting
 
 
 def clean_up_stale() -> int:

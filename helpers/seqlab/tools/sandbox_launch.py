@@ -3,6 +3,10 @@
 The autograder starts every student kernel through this file (run by path, standard library only,
 so it starts in milliseconds and imports nothing of the course).  In this order it
 
+0. as root on Linux, with SPEC's ``cgroup``, moves into that memory cgroup (made here with a limit of
+   ``cgroup_memory`` bytes): it counts memory of every kind, the pages of ``/dev/shm``, ``/tmp`` and
+   ``memfd`` files too, which the address-space limit of step 2 does not see; the kernel's processes
+   stay in it, and a kernel that goes over is killed by the system's out-of-memory killer;
 1. on Linux, moves into new network and mount namespaces (as root directly, otherwise through a
    user namespace when the system allows it), leaving the kernel without any network interface
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
@@ -135,6 +139,25 @@ def private_tmp(size: int, keep: list[str]) -> None:
         os.close(handle)
 
 
+def memory_cgroup(path: str, limit: int) -> None:
+    """Move this process into the memory cgroup ``path`` (made if missing) with a limit of ``limit`` bytes.
+
+    cgroup v1's memory controller (``memory.limit_in_bytes``, and ``memory.memsw.limit_in_bytes`` where swap is
+    accounted, so that swap does not extend it) or cgroup v2 (``memory.max``, ``memory.swap.max`` 0).  The caller
+    removes the folder once every process in it has ended.
+    """
+    os.makedirs(path, exist_ok=True)
+    if os.path.exists(os.path.join(path, "memory.max")):  # cgroup v2
+        _write(os.path.join(path, "memory.max"), str(limit))
+        if os.path.exists(os.path.join(path, "memory.swap.max")):
+            _write(os.path.join(path, "memory.swap.max"), "0")
+    else:
+        _write(os.path.join(path, "memory.limit_in_bytes"), str(limit))
+        if os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes")):
+            _write(os.path.join(path, "memory.memsw.limit_in_bytes"), str(limit))
+    _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
+
+
 def private_proc() -> None:
     """A ``/proc`` of this mount namespace that shows a process only to its own user (``hidepid=invisible``).
 
@@ -257,6 +280,10 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     command = argv[2:]
     try:
+        if spec.get("cgroup"):
+            if os.geteuid() != 0:
+                raise CannotEnforce("a memory cgroup needs root")
+            memory_cgroup(spec["cgroup"], int(spec["cgroup_memory"]))
         isolate(
             spec.get("network", True),
             spec.get("hide", []),
