@@ -516,10 +516,13 @@ except Exception:
 
 # -- kind 3: limits stepped around --
 
-SHM_HOARD = """
+
+def _hoard(path: str, why: str) -> str:
+    """Student code that writes 256 MiB to ``path`` in 4 MiB pieces and says where it was stopped."""
+    return f"""
 written = 0
-try:  # shared memory is not address space: RLIMIT_AS does not count it
-    with open("/dev/shm/seqlab-hostile-hoard", "wb") as hoard:
+try:  # {why}
+    with open("{path}", "wb") as hoard:
         for _ in range(64):
             hoard.write(b"x" * 2**22)
             hoard.flush()
@@ -528,14 +531,18 @@ except OSError as error:
     print("stopped after", written, "MiB:", error.strerror)
 """
 
+
+SHM_HOARD = _hoard("/dev/shm/seqlab-hostile-hoard", "shared memory is not address space: RLIMIT_AS does not count it")
+
 MEMFD_HOARD = """
 import os
 
-fd = os.memfd_create("hoard")  # memory in a file of no folder: neither address space nor a size-capped tmpfs
-for _ in range(96):
-    os.write(fd, b"x" * 2**26)  # 6 GiB in all, against the 4 GiB limit
-print("held 6 GiB")
-os.close(fd)
+hoard = []  # memory in files of no folder: neither address space nor a size-capped tmpfs
+for _ in range(48):  # 48 files of 128 MiB (each under the 256 MiB file-size limit): 6 GiB against 3 GiB
+    hoard.append(os.memfd_create("hoard"))
+    for _ in range(2):
+        os.write(hoard[-1], b"x" * 2**26)
+print("held", len(hoard) * 128, "MiB")
 """
 
 TMP_LEFTOVER = """
@@ -544,16 +551,7 @@ import os
 print("in /tmp:", sorted(os.listdir("/tmp")))  # other students' folders, the instructor's files?
 with open("/tmp/seqlab-hostile-left-behind", "w") as handle:
     handle.write("picked up by the next student?")
-written = 0
-try:  # a tmpfs is memory too
-    with open("/tmp/seqlab-hostile-hoard", "wb") as hoard:
-        for _ in range(64):
-            hoard.write(b"x" * 2**22)
-            hoard.flush()
-            written += 4
-except OSError as error:
-    print("stopped after", written, "MiB:", error.strerror)
-"""
+""" + _hoard("/tmp/seqlab-hostile-hoard", "a tmpfs is memory too")
 
 PROC_SNOOP = """
 import os
@@ -909,7 +907,7 @@ CASES = [
     # as root on Linux the kernel's memory cgroup counts memfd pages: killed at 4 GiB; elsewhere nothing stops it
     Case(
         "memfd_hoard",
-        "6 GiB held in a memfd",
+        "6 GiB held in memfd files of 128 MiB",
         _replace(COUNT, MEMFD_HOARD, True),
         "flagged" if probe().memory_cgroup else "graded",
         _points(COUNT) if probe().memory_cgroup else FULL,
