@@ -12,15 +12,30 @@ zeros and their padded labels are ``PAD_LABEL``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
+import importlib.resources
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import torch
 
 __all__ = [
+    "POEM_END",
+    "QUATRAIN_FORM",
+    "QUATRAIN_LENGTH",
+    "QUATRAIN_SPLITS",
+    "load_quatrains",
+    "CharVocabulary",
+    "quatrain_vocabulary",
+    "quatrain_tokens",
+    "is_quatrain",
+    "quatrain_form_rate",
+    "unigram_perplexity",
+    "consecutive_batches",
     "echo_batch",
     "adding_problem_batch",
     "ADDING_BASELINE_MSE",
@@ -718,3 +733,126 @@ MEMORY_CUE = 9
 MEMORY_VOCAB = 10
 #: Accuracy on the answer positions of a model without memory: symbols are uniform, so guessing any one scores 1/8.
 MEMORY_CHANCE_ACCURACY = 1 / MEMORY_ALPHABET
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Five-character quatrains of the Complete Tang Poems (lesson 08): a character corpus with a form you can count
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The character that ends every poem of the token stream (id 0 of :func:`quatrain_vocabulary`).
+POEM_END = "\n"
+#: A quatrain (五言绝句): four lines of five characters, a comma after the first and third, a full stop after the
+#: second and fourth: 24 characters.
+QUATRAIN_FORM = re.compile(r"[^，。\n]{5}，[^，。\n]{5}。[^，。\n]{5}，[^，。\n]{5}。")
+#: Characters in one quatrain, punctuation included.
+QUATRAIN_LENGTH = 24
+QUATRAIN_SPLITS = ("train", "valid")
+
+
+def load_quatrains(split: str) -> list[str]:
+    """The quatrains of one split, ``"train"`` (3337 poems) or ``"valid"`` (370), each a 24-character string.
+
+    Shipped in ``seqlab/quatrains/`` (made once by ``seqlab quatrains`` from the MIT-licensed npm package
+    ``chinese-poetry`` 2.0.1; see its ``SOURCE.md``); nothing is downloaded.
+    """
+    if split not in QUATRAIN_SPLITS:
+        raise ValueError(f"split should be one of {QUATRAIN_SPLITS}, got {split!r}")
+    text = importlib.resources.files("seqlab").joinpath("quatrains", f"{split}.txt").read_text(encoding="utf-8")
+    return text.splitlines()
+
+
+@dataclasses.dataclass(frozen=True)
+class CharVocabulary:
+    """Characters as tokens: ``itos[i]`` is the character of id ``i``; ``POEM_END`` is id 0."""
+
+    itos: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_stoi", {ch: i for i, ch in enumerate(self.itos)})
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> torch.Tensor:
+        """``(len(text),)`` int64 ids; a character outside the vocabulary raises ``KeyError`` naming it."""
+        stoi = self._stoi  # type: ignore[attr-defined]
+        missing = sorted({ch for ch in text if ch not in stoi})
+        if missing:
+            raise KeyError(f"characters not in the vocabulary: {''.join(missing[:20])!r}")
+        return torch.tensor([stoi[ch] for ch in text], dtype=torch.long)
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        """The characters of a 1-D sequence of ids."""
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() != 1:
+                raise ValueError(f"decode takes a 1-D sequence of ids, got shape {tuple(ids.shape)}")
+            ids = ids.tolist()
+        return "".join(self.itos[i] for i in ids)
+
+
+@functools.cache
+def quatrain_vocabulary() -> CharVocabulary:
+    """Every character of both splits (sorted by code point) after ``POEM_END``: 3730 tokens."""
+    chars = sorted({ch for split in QUATRAIN_SPLITS for poem in load_quatrains(split) for ch in poem})
+    return CharVocabulary((POEM_END, *chars))
+
+
+def quatrain_tokens(split: str) -> torch.Tensor:
+    """The split as one stream of ids, ``(25 * n_poems + 1,)`` int64: ``POEM_END`` before and after every poem."""
+    return quatrain_vocabulary().encode(POEM_END + "".join(poem + POEM_END for poem in load_quatrains(split)))
+
+
+def is_quatrain(text: str) -> bool:
+    """True when ``text`` is exactly one quatrain in form: 4 lines of 5 characters, punctuation ，。，。 in place."""
+    return QUATRAIN_FORM.fullmatch(text) is not None
+
+
+def quatrain_form_rate(texts: Sequence[str]) -> float:
+    """The share of ``texts`` that are quatrains in form (:func:`is_quatrain`); 0.0 for no texts."""
+    if isinstance(texts, str):
+        raise TypeError("quatrain_form_rate takes a list of texts, got one string")
+    return sum(is_quatrain(t) for t in texts) / len(texts) if len(texts) else 0.0
+
+
+def unigram_perplexity(train: torch.Tensor, valid: torch.Tensor, vocab_size: int) -> float:
+    """Perplexity on ``valid`` of token frequencies counted on ``train`` (add-one smoothed): the baseline that
+    knows which characters are common and nothing about order."""
+    counts = torch.bincount(train, minlength=vocab_size).double() + 1.0
+    log_p = (counts / counts.sum()).log()
+    return math.exp(-log_p[valid].mean().item())
+
+
+def consecutive_batches(
+    tokens: torch.Tensor, batch_size: int, block_size: int, cycle: bool = True
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Windows for truncated BPTT: row ``b`` of each batch continues row ``b`` of the batch before.
+
+    The stream is cut into ``batch_size`` consecutive pieces of ``n = (N - 1) // batch_size`` tokens, one per row,
+    and each piece is walked through in windows of ``block_size``: batch ``i`` is
+    ``X[:, i*block_size : (i+1)*block_size]`` of the pieces, ``Y`` the same shifted by one token.  With ``cycle``
+    the walk starts again at the beginning after the last whole window (forever), else it stops there.
+
+    Args:
+        tokens: (N,) int64 stream.
+        batch_size: B, the number of pieces.
+        block_size: T, the window length; each piece must hold at least one window.
+
+    Yields:
+        (X, Y), both (B, T) int64.
+    """
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 1 or tokens.dtype != torch.long:
+        raise ValueError("tokens should be a 1-D int64 tensor")
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("block_size", block_size)
+    per_row = (len(tokens) - 1) // batch_size
+    windows = per_row // block_size
+    if windows < 1:
+        raise ValueError(f"{len(tokens)} tokens in {batch_size} rows hold no window of {block_size}")
+    X_all = tokens[: per_row * batch_size].view(batch_size, per_row)
+    Y_all = tokens[1 : per_row * batch_size + 1].view(batch_size, per_row)
+    while True:
+        for i in range(windows):
+            span = slice(i * block_size, (i + 1) * block_size)
+            yield X_all[:, span], Y_all[:, span]
+        if not cycle:
+            return
