@@ -23,6 +23,9 @@ import torch
 from torch import nn
 
 __all__ = [
+    "CharLanguageModel",
+    "CarriedState",
+    "detach_state",
     "RECURRENT_LAYERS",
     "RecurrentRegressor",
     "RecurrentTagger",
@@ -235,3 +238,82 @@ class TransformerTagger(_TransformerEncoder):
         """(B, T) int64 token ids -> (B, T, V) logits."""
         _check_tokens(tokens, self.vocab_size)
         return self.readout(self.encode(self.embed(tokens)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Character language models (lesson 08)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class CharLanguageModel(nn.Module):
+    """Embedding → one recurrent layer (GRU or LSTM) → linear readout: the logits of the next character.
+
+    ``model(X)`` is the calling convention of lesson 08's training loop: ``(B, T)`` int64 ids → ``(B, T, V)`` logits,
+    every sequence starting from a zero state.  ``model.step(X, state)`` also takes and returns the recurrent state,
+    for decoding one token at a time and for carrying the state across batches (:class:`CarriedState`).
+
+    Args:
+        vocab_size: V.
+        embed_dim: E, the size of each character's embedding.
+        hidden_size: H.
+        kind: ``"gru"`` or ``"lstm"``.
+        dropout: dropout on the embeddings and on the hidden states before the readout (0 = none).
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, kind: str = "gru", dropout: float = 0.0):
+        super().__init__()
+        if kind not in ("gru", "lstm"):
+            raise ValueError(f"kind should be 'gru' or 'lstm', got {kind!r}")
+        self.kind = kind
+        self.vocab_size = _check_size("vocab_size", vocab_size)
+        self.embedding = nn.Embedding(vocab_size, _check_size("embed_dim", embed_dim))
+        self.recurrent = RECURRENT_LAYERS[kind](embed_dim, _check_size("hidden_size", hidden_size), batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.readout = nn.Linear(hidden_size, vocab_size)
+
+    def step(self, tokens: torch.Tensor, state: object = None) -> tuple[torch.Tensor, object]:
+        """(B, T) ids and the state after the previous tokens (``None``: zeros) → (B, T, V) logits, new state.
+
+        The state is the recurrent layer's: ``h`` ``(1, B, H)`` for a GRU, the pair ``(h, c)`` for an LSTM.
+        """
+        _check_tokens(tokens, self.vocab_size)
+        E = self.dropout(self.embedding(tokens))  # (B, T, E)
+        H_all, state = self.recurrent(E, state)  # (B, T, H)
+        return self.readout(self.dropout(H_all)), state
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 ids → (B, T, V) logits, from a zero state."""
+        return self.step(tokens)[0]
+
+
+def detach_state(state: object) -> object:
+    """The recurrent state cut from the graph that made it (a tensor, a tuple of tensors, or ``None``)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class CarriedState(nn.Module):
+    """Truncated backpropagation through time: each call starts where the previous call's sequences ended.
+
+    Wraps a :class:`CharLanguageModel`; ``carried(X)`` runs ``model.step(X, state)`` from the state the previous
+    call left, then keeps the new state *detached*: the forward pass sees the whole history, gradients flow back
+    through this batch only.  Row ``b`` of each batch must continue row ``b`` of the previous one
+    (:func:`seqlab.data.consecutive_batches`).  ``reset()`` forgets the state.
+    """
+
+    def __init__(self, model: CharLanguageModel) -> None:
+        super().__init__()
+        self.model = model
+        self.state: object = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids → (B, T, V) logits, starting from the carried state."""
+        logits, state = self.model.step(tokens, self.state)
+        self.state = detach_state(state)
+        return logits

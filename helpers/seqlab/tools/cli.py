@@ -6,6 +6,8 @@ seqlab check NOTEBOOK                run a notebook like the grader; table of te
 seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions (or nbgrader's collected folder);
                                      grades.csv + feedback; --gradebook URL for a shared PostgreSQL gradebook
 seqlab showdown [--workers N]        lesson 08's full showdown sweep -> helpers/seqlab/showdown_results.json
+seqlab store-lm                      lesson 08's language model -> helpers/seqlab/stored_runs/quatrain-lstm.*
+seqlab quatrains                     lesson 08's corpus from the npm package chinese-poetry -> helpers/seqlab/quatrains/
 """
 
 from __future__ import annotations
@@ -93,6 +95,23 @@ def _store_runs(args: argparse.Namespace) -> int:
     return store_runs_main(args.names, args.out, args.argv)
 
 
+def _store_lm(args: argparse.Namespace) -> int:
+    from seqlab.tools.store_lm import store_lm_main
+
+    try:
+        root = find_course().root
+    except ToolError:
+        root = None
+    return store_lm_main(args.solution, args.out, args.steps, root, args.argv)
+
+
+def _quatrains(args: argparse.Namespace) -> int:
+    from seqlab.tools.quatrains import quatrains_main
+
+    out = Path(args.out) if args.out else Path(__file__).resolve().parents[1] / "quatrains"
+    return quatrains_main(args.tarball, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="recipes of seqlab.stored.RECIPES (default: all)")
     p.add_argument("--out", default=None, help="folder for the files (default: the package's stored_runs/)")
     p.set_defaults(run=_store_runs)
+
+    p = commands.add_parser("store-lm", help="train lesson 08's quatrain language model and store it (minutes)")
+    p.add_argument("--solution", default=None,
+                   help="solution notebook (default: solutions/08_language_model/08_language_model.ipynb)")  # fmt: skip
+    p.add_argument("--out", default=None, help="folder for the files (default: the package's stored_runs/)")
+    p.add_argument("--steps", type=int, default=None, help="steps instead of the recipe's (quick checks)")
+    p.set_defaults(run=_store_lm)
+
+    p = commands.add_parser("quatrains", help="extract lesson 08's corpus from the npm package chinese-poetry (once)")
+    p.add_argument("--tarball", default=None, help="chinese-poetry-2.0.1.tgz already at hand (default: npm pack)")
+    p.add_argument("--out", default=None, help="folder for the corpus (default: the package's quatrains/)")
+    p.set_defaults(run=_quatrains)
     return parser
 
 
