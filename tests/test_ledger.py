@@ -1,11 +1,11 @@
-"""The course's claims ledger: every lesson's rows are gathered, unchanged, in lesson 08's table.
+"""The course's claims ledger: every lesson's rows are gathered, unchanged, in lesson 10's table.
 
 Lessons 01-07 end with a "Claims ledger" table ``| claim (seed) | verdict | evidence |``, the claim often
-ending with the seed's wording, ``(001: "减少参数量，也减少计算量")``, and the verdict in bold.  Lesson 08 gathers
+ending with the seed's wording, ``(001: "减少参数量，也减少计算量")``, and the verdict in bold.  Lesson 10 gathers
 them in one table ``| lesson | claim | 原文 (seed) | verdict | evidence |``.  These tests check that nothing was
 lost or reworded on the way: the same lesson and English claim, the seed's wording, and a verdict in the category
 the source's bold words say (``VERDICT_CATEGORIES`` maps every phrase a lesson uses: a new phrase fails here until
-it is mapped).  The showdown's verdicts (lesson 08's own rows, and the claims earlier lessons left to it) carry a
+it is mapped).  The showdown's verdicts (lesson 10's own rows, and the claims earlier lessons left to it) carry a
 marker ``asserted: `key` `` that names an entry of the ``SHOWDOWN_VERDICTS`` dict which the notebook asserts
 against its stored results: the ledger must say what the notebook asserts.
 """
@@ -21,11 +21,11 @@ import pytest
 
 from tests.support import COURSE
 
-GATHERING = "08_showdown"
+GATHERING = "10_showdown"
 CATEGORIES = ("confirmed", "refuted", "it depends", "not tested")
-SHOWDOWN = "decided by the lesson 08 showdown"
+SHOWDOWN = "decided by the lesson 10 showdown"
 
-#: The bold words of a source verdict (joined by " / " when there are several) -> its category in lesson 08.
+#: The bold words of a source verdict (joined by " / " when there are several) -> its category in lesson 10.
 VERDICT_CATEGORIES = {
     "confirmed": "confirmed",
     "refuted": "refuted",
@@ -38,7 +38,7 @@ VERDICT_CATEGORIES = {
     "not shown here": "it depends",  # peepholes: "in some scenarios", no benefit in the one tested
     "confirmed / a design choice": "confirmed",  # separate weights per direction: true, but not necessary
     "confirmed / it depends": "it depends",  # parallel computation confirmed, wall time depends
-    "left to lesson 08": SHOWDOWN,
+    "left to lesson 10": SHOWDOWN,
 }
 
 SEED_WORDING = re.compile(r"\s\((\d{3}: \".*)\)$")
@@ -90,7 +90,7 @@ def gathered_category(verdict: str) -> str:
 
 
 def showdown_verdicts() -> dict[str, str]:
-    """The SHOWDOWN_VERDICTS dict literal of lesson 08: claim key -> the category the notebook asserts."""
+    """The SHOWDOWN_VERDICTS dict literal of lesson 10: claim key -> the category the notebook asserts."""
     nb = nbformat.read(COURSE.solution(GATHERING), as_version=4)
     found = []
     for cell in nb.cells:
@@ -100,7 +100,7 @@ def showdown_verdicts() -> dict[str, str]:
                     "SHOWDOWN_VERDICTS"
                 ]:
                     found.append((ast.literal_eval(node.value), cell.source))
-    assert len(found) == 1, "lesson 08 should define SHOWDOWN_VERDICTS once"
+    assert len(found) == 1, "lesson 10 should define SHOWDOWN_VERDICTS once"
     verdicts, source = found[0]
     assert "assert" in source and "SHOWDOWN_VERDICTS" in source.split("SHOWDOWN_VERDICTS = ", 1)[1], (
         "the cell that defines SHOWDOWN_VERDICTS should assert them against the stored results"
@@ -135,20 +135,20 @@ def test_every_claim_of_a_lesson_is_gathered_unchanged(lesson):
     for claim_cell, verdict, _evidence in sources:
         claim, wording = split_claim(claim_cell)
         matches = [row for row in gathered if row[1] == claim]
-        assert len(matches) == 1, f"lesson {number}'s claim is not in lesson 08's ledger exactly once: {claim!r}"
+        assert len(matches) == 1, f"lesson {number}'s claim is not in lesson 10's ledger exactly once: {claim!r}"
         _, _, gathered_wording, gathered_verdict, gathered_evidence = matches[0]
         assert gathered_wording == wording, f"{claim!r}: 原文 should be {wording!r}, is {gathered_wording!r}"
         category = source_category(verdict)
         if category == SHOWDOWN:
             marker = MARKER.search(gathered_evidence)
-            assert marker, f"{claim!r} was left to lesson 08: its evidence should name the asserted showdown verdict"
+            assert marker, f"{claim!r} was left to lesson 10: its evidence should name the asserted showdown verdict"
             assert gathered_category(gathered_verdict) == verdicts[marker.group(1)], claim
         else:
             assert gathered_category(gathered_verdict) == category, (
                 f"{claim!r}: lesson {number} says {verdict!r}, which is {category!r}; "
-                f"lesson 08 says {gathered_verdict!r}"
+                f"lesson 10 says {gathered_verdict!r}"
             )
-    assert len(gathered) == len(sources), f"lesson 08 lists rows for lesson {number} that lesson {number} does not have"
+    assert len(gathered) == len(sources), f"lesson 10 lists rows for lesson {number} that lesson {number} does not have"
 
 
 def test_the_showdown_verdicts_are_the_ones_the_notebook_asserts():
@@ -159,7 +159,7 @@ def test_the_showdown_verdicts_are_the_ones_the_notebook_asserts():
     for _lesson, claim, _wording, verdict, evidence in rows:
         marker = MARKER.search(evidence)
         if _lesson == GATHERING[:2]:
-            assert marker, f"lesson 08's own claim {claim!r} should name its asserted verdict (asserted: `key`)"
+            assert marker, f"lesson 10's own claim {claim!r} should name its asserted verdict (asserted: `key`)"
         if marker:
             assert marker.group(1) in verdicts, f"{claim!r}: no SHOWDOWN_VERDICTS entry {marker.group(1)!r}"
             assert gathered_category(verdict) == verdicts[marker.group(1)], (
@@ -191,7 +191,7 @@ def test_one_claim_has_one_verdict():
 
 
 def test_the_counts_in_the_gathered_ledgers_prose_are_the_tables():
-    """Lesson 08's sentence "Of the N claims, a are confirmed, b refuted, c depend ..., and d was/were not tested"
+    """Lesson 10's sentence "Of the N claims, a are confirmed, b refuted, c depend ..., and d was/were not tested"
     counts the gathered table's verdicts."""
     nb = nbformat.read(COURSE.solution(GATHERING), as_version=4)
     ledger = next(c.source for c in nb.cells if c.cell_type == "markdown" and LEDGER_HEADING.search(c.source))
@@ -200,7 +200,7 @@ def test_the_counts_in_the_gathered_ledgers_prose_are_the_tables():
         r"and (\d+) (?:was|were) not tested",
         ledger,
     )
-    assert sentence, "lesson 08's ledger should say how many claims have each verdict"
+    assert sentence, "lesson 10's ledger should say how many claims have each verdict"
     counts = [gathered_category(row[3]) for row in _gathered()]
     stated = [int(n) for n in sentence.groups()]
     assert stated == [len(counts), *(counts.count(c) for c in CATEGORIES)], (stated, len(counts))

@@ -63,7 +63,7 @@ SIGNATURES = {
         "EncoderBlock.__init__": ["d_model", "num_heads", "d_ff"],
         "EncoderBlock.forward": ["x", "mask"],
     },
-    "08_showdown": {
+    "10_showdown": {
         "copy_memory_batch": ["batch_size", "n_symbols", "delay", "generator"],
     },
 }

@@ -1,4 +1,4 @@
-"""Unit tests for lesson 08's plumbing: the MEMORY_* ids, the showdown's models, seqlab.showdown and
+"""Unit tests for lesson 10's plumbing: the MEMORY_* ids, the showdown's models, seqlab.showdown and
 ``seqlab showdown``.
 
 The copy-memory generator is the lesson's exercise and never lives in seqlab or here: these tests use a test double
@@ -427,7 +427,7 @@ def test_the_command_runs_the_cells_and_records_itself(tmp_path, capsys):
 def test_the_command_explains_a_missing_reference(tmp_path, capsys):
     assert cli.main(["showdown", "--solution", str(tmp_path / "none.ipynb"), "--out", str(tmp_path / "o.json")]) == 2
     assert "no such notebook" in capsys.readouterr().err
-    notebook = write_notebook(tmp_path / "other.ipynb", DOUBLE_SOURCE, grade_id="08-something-else")
+    notebook = write_notebook(tmp_path / "other.ipynb", DOUBLE_SOURCE, grade_id="10-something-else")
     assert cli.main(["showdown", "--solution", str(notebook), "--out", str(tmp_path / "o.json")]) == 2
     assert COPY_MEMORY_GRADE_ID in capsys.readouterr().err
     assert cli.main(["showdown", "--workers", "0", "--solution", str(notebook)]) == 2

@@ -720,7 +720,7 @@ def reversal_order_blind_accuracy(X: torch.Tensor) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The copy-memory task (lesson 08): token ids shared by the student's copy_memory_batch and the showdown
+# The copy-memory task (lesson 10): token ids shared by the student's copy_memory_batch and the showdown
 # ---------------------------------------------------------------------------------------------------------------
 
 #: Token id of a blank: the delay, the answer slots of the input, and every target before the answer.

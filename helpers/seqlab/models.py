@@ -1,7 +1,7 @@
 """Small reference models for the demonstrations, built from PyTorch's own layers.
 
 The exercises build these pieces from scratch; the demonstrations that compare architectures on the same
-task (lessons 02, 03, 04 and 08) need fast, well-tested versions of them, and use these.
+task (lessons 02, 03, 04 and 10) need fast, well-tested versions of them, and use these.
 
 ::
 
@@ -9,7 +9,7 @@ task (lessons 02, 03, 04 and 08) need fast, well-tested versions of them, and us
     y = model(X)                 # (B, T, 2) -> (B, 1): a readout of the last state
     H_all = model.states(X)      # (B, T, 32): every hidden state h_1 ... h_T
 
-Lesson 08 pits four kinds of model against each other on two tasks, with the same interfaces:
+Lesson 10 pits four kinds of model against each other on two tasks, with the same interfaces:
 
     RecurrentRegressor / TransformerRegressor   (B, T, D) float32 -> (B, O)      (the adding problem)
     RecurrentTagger    / TransformerTagger      (B, T) int64 tokens -> (B, T, V) (copy-memory)
@@ -92,7 +92,7 @@ class RecurrentRegressor(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Token taggers and Transformer encoders (lesson 08: the showdown)
+# Token taggers and Transformer encoders (lesson 10: the showdown)
 # ---------------------------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The showdown (lesson 08): RNN, GRU, LSTM and a one-layer Transformer encoder on two long-range tasks.
+"""The showdown (lesson 10): RNN, GRU, LSTM and a one-layer Transformer encoder on two long-range tasks.
 
 Every model gets the same recipe, ``SHOWDOWN_BUDGET``: the same number of Adam steps on fresh batches, the same
 batch size, the same gradient clipping, and about the same number of parameters.  One *cell* of the showdown is one

@@ -9,7 +9,7 @@
     losses = fit(loss_on_fresh_batch, params, steps=300, lr=1e-2)
 
 ``train_adding_problem`` trains any (B, T, 2) -> (B, 1) model on the adding problem with the course's
-shared budget ``ADDING_BUDGET``, so that lessons 02, 03, 04 and 08 compare architectures on the same data
+shared budget ``ADDING_BUDGET``, so that lessons 02, 03, 04 and 10 compare architectures on the same data
 with the same number of steps.
 
 The progress bar is tqdm's notebook widget in JupyterLab; it is hidden while nbgrader grades and
@@ -164,7 +164,7 @@ class AddingBudget:
     seed: int = 0
 
 
-#: The course's adding-problem benchmark: T = 100, 2000 Adam steps of 32 sequences (lessons 02-04, 08).
+#: The course's adding-problem benchmark: T = 100, 2000 Adam steps of 32 sequences (lessons 02-04, 10).
 ADDING_BUDGET = AddingBudget()
 
 
@@ -479,7 +479,7 @@ def copy_accuracy_by_length(model: nn.Module, batch: CopyBatch) -> list[tuple[in
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Token classifiers on the reversal task, and wall time (lesson 07; median_wall_time also serves lesson 08)
+# Token classifiers on the reversal task, and wall time (lesson 07; median_wall_time also serves lesson 10)
 # ---------------------------------------------------------------------------------------------------------------
 
 

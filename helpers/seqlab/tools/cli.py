@@ -5,7 +5,7 @@ seqlab execute [LESSON ...]          run solution notebooks in fresh kernels, st
 seqlab check NOTEBOOK                run a notebook like the grader; table of tests; exit 1 on failure
 seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions (or nbgrader's collected folder);
                                      grades.csv + feedback; --gradebook URL for a shared PostgreSQL gradebook
-seqlab showdown [--workers N]        lesson 08's full showdown sweep -> helpers/seqlab/showdown_results.json
+seqlab showdown [--workers N]        lesson 10's full showdown sweep -> helpers/seqlab/showdown_results.json
 seqlab store-lm                      lesson 08's language model -> helpers/seqlab/stored_runs/quatrain-lstm.*
 seqlab quatrains                     lesson 08's corpus from the npm package chinese-poetry -> helpers/seqlab/quatrains/
 """
@@ -155,11 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_grade)
 
-    p = commands.add_parser("showdown", help="run lesson 08's full showdown sweep and store its results")
+    p = commands.add_parser("showdown", help="run lesson 10's full showdown sweep and store its results")
     p.add_argument("--workers", type=int, default=2, help="processes, each on one torch thread (default 2)")
     p.add_argument("--out", default=None, help="results file (default: the one packaged in seqlab)")
     p.add_argument(
-        "--solution", default=None, help="solution notebook (default: solutions/08_showdown/08_showdown.ipynb)"
+        "--solution", default=None, help="solution notebook (default: solutions/10_showdown/10_showdown.ipynb)"
     )
     # the choices are seqlab.showdown's SHOWDOWN_TASKS and SHOWDOWN_KINDS (not imported here: they need torch)
     p.add_argument("--tasks", nargs="+", choices=("adding", "copy"), default=None, help="only these tasks")

@@ -1,8 +1,8 @@
-"""``seqlab showdown``: run lesson 08's full sweep and store it in the package (instructor tooling).
+"""``seqlab showdown``: run lesson 10's full sweep and store it in the package (instructor tooling).
 
 Every (task, kind, length, seed) cell of ``seqlab.showdown.SHOWDOWN_BUDGET`` runs in a pool of worker processes,
 each on one torch thread (``run_showdown_cell`` sees to that), longest cells first.  The copy-memory batches come
-from the reference answer of the solution notebook (grade id ``08-copy-memory-batch``), executed with ``torch`` and
+from the reference answer of the solution notebook (grade id ``10-copy-memory-batch``), executed with ``torch`` and
 the ``MEMORY_*`` constants in its namespace, so the stored results are made by the very function the lesson
 specifies.  The results file records the exact command line.
 """
@@ -35,9 +35,9 @@ from seqlab.tools.course import ToolError
 from seqlab.tools.submissions import reference_answers
 
 #: The solution notebook's grade id of the copy-memory exercise.
-COPY_MEMORY_GRADE_ID = "08-copy-memory-batch"
+COPY_MEMORY_GRADE_ID = "10-copy-memory-batch"
 #: The solution notebook, relative to the course root.
-SOLUTION_NOTEBOOK = Path("solutions") / "08_showdown" / "08_showdown.ipynb"
+SOLUTION_NOTEBOOK = Path("solutions") / "10_showdown" / "10_showdown.ipynb"
 
 
 def reference_source(notebook: Path) -> str:

@@ -1,4 +1,4 @@
-"""Mutants for lesson 08_showdown.
+"""Mutants for lesson 10_showdown.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
 ``kind="bug"``: the exercise loses points (its two test cells, layout and randomness, together score less
@@ -7,9 +7,9 @@ than 4).  ``kind="correct"``: the whole submission must keep full marks.
 
 from tests.mutants.mutant import Mutant
 
-LESSON = "08_showdown"
+LESSON = "10_showdown"
 
-COPY = "08-copy-memory-batch"
+COPY = "10-copy-memory-batch"
 
 # The argument checks of the reference, repeated by every mutant that does not change them.
 CHECKS = """
