@@ -63,6 +63,12 @@ SIGNATURES = {
         "EncoderBlock.__init__": ["d_model", "num_heads", "d_ff"],
         "EncoderBlock.forward": ["x", "mask"],
     },
+    "08_language_model": {
+        "next_token_batch": ["tokens", "batch_size", "block_size", "generator"],
+        "token_nll": ["logits", "targets", "mask"],
+        "sample_next_token": ["logits", "temperature", "top_k", "generator"],
+        "train_language_model": ["model", "batches", "optimizer", "clip_norm"],
+    },
     "10_showdown": {
         "copy_memory_batch": ["batch_size", "n_symbols", "delay", "generator"],
     },
