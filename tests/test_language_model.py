@@ -92,7 +92,7 @@ def test_consecutive_batches_continue_each_row():
     first = [next(batches) for _ in range(6)]
     X0, Y0 = first[0]
     assert torch.equal(X0[:, 0], torch.tensor([0, 25, 50, 75])) and torch.equal(Y0, X0 + 1)
-    for (X, _), (X_next, _) in zip(first[:4], first[1:5]):
+    for (X, _), (X_next, _) in zip(first[:4], first[1:5], strict=True):
         assert torch.equal(X_next[:, 0], X[:, -1] + 1), "row b of a batch continues row b of the one before"
     assert torch.equal(first[5][0], X0), "with cycle the walk starts again"
     assert len(list(data.consecutive_batches(tokens, 4, 5, cycle=False))) == 5
@@ -133,7 +133,7 @@ def test_recipe_batches_are_windows_and_reproducible():
     tokens = torch.arange(500) * 2
     first = list(language_model.recipe_batches(recipe, tokens, steps=3))
     again = list(language_model.recipe_batches(recipe, tokens, steps=3))
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again, strict=True))
     X, Y = first[0]
     assert X.shape == (recipe.batch_size, recipe.block_size) and torch.equal(Y, X + 2)
     assert torch.equal(X[:, 1:] - X[:, :-1], torch.full((recipe.batch_size, recipe.block_size - 1), 2))
@@ -141,7 +141,9 @@ def test_recipe_batches_are_windows_and_reproducible():
     resumed = list(language_model.recipe_batches(recipe, tokens, 1, rng)) + list(
         language_model.recipe_batches(recipe, tokens, 2, rng)
     )
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, resumed)), "a passed generator goes on where it was"
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, resumed, strict=True)), (
+        "a passed generator goes on where it was"
+    )
 
 
 def test_stored_model_round_trip(tmp_path):
@@ -181,7 +183,14 @@ def _fake_tarball(path: Path, poems: list[list[str]]) -> Path:
 def test_extraction_keeps_quatrains_in_source_order(tmp_path, monkeypatch):
     good = ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]
     other = ["白日依山盡，黃河入海流。", "欲窮千里目，更上一層樓。"]
-    poems = [good, ["床前明月光，疑是地上霜。"], good, other, good + good, ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故A。"]]
+    poems = [
+        good,
+        ["床前明月光，疑是地上霜。"],
+        good,
+        other,
+        good + good,
+        ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故A。"],
+    ]
     tarball = _fake_tarball(tmp_path / "fake.tgz", poems)
     with pytest.raises(ToolError, match="SHA-1"):
         extract_quatrains(tarball)
