@@ -12,7 +12,9 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
    (the course's solutions, the grading workspace, the submissions folder), and private,
    size-capped tmpfs over ``/dev/shm`` (``shm_size``) and ``/tmp`` (``tmp_size``; the ``keep``
-   folders under it, the kernel's work folder, are bound back at their paths), and, with
+   folders under it, the kernel's work folder, are bound back at their paths, with the tmpfs of its disk
+   quota that the grader mounted there, :func:`mount_quota`; ``/var/tmp`` and ``/run/lock`` show the same
+   ``/tmp``), and, with
    ``hide_processes``, a ``/proc`` showing each user its own processes only;
 2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
    and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
