@@ -554,7 +554,20 @@ def test_a_kernel_fills_its_quota_and_the_stale_clean_up_unmounts_it():
     ], done.stdout
     assert sum(f.stat().st_size for f in sandbox.home.iterdir()) <= 128 * 2**20
     assert not list(Path("/var/tmp").glob("var-*")), "nothing reached the machine's /var/tmp"
-    clean_up_after(os.getpid())  # as after a killed worker: close() never ran
+    # another submission's kernel, started meanwhile, holds a copy of the mount in its own mount namespace: removing
+    # the folder takes that copy off too (Linux 3.18 or newer), so its files are not kept until that kernel ends
+    other = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "60"])
+    try:
+        seen_there = Path(f"/proc/{other.pid}/root{sandbox.home}")
+        deadline = time.monotonic() + 10
+        while not any(seen_there.glob("home-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(seen_there.glob("home-*"))
+        clean_up_after(os.getpid())  # as after a killed worker: close() never ran
+        assert not any(seen_there.glob("home-*")), "the files went with the folder, not only with the last copy"
+    finally:
+        other.kill()
+        other.wait()
     assert not is_mount_point(str(sandbox.home)) and not sandbox.root.exists()
     assert not Path(sandbox.cgroup or "/nonexistent").exists()
 
