@@ -117,9 +117,11 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
     filled = (workspace / "feedback" / "disk_fill" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
     kept = re.search(r"kept (\d+) MiB in the work folder", filled)
-    assert kept and "one file: stopped after 256 MiB" in filled, "the disk case ran, its big file capped"
+    assert kept and "one file: stopped after" in filled, "the disk case ran, its big file capped"
     if probe().disk_quota:  # the work folder's tmpfs: 256 MiB in all, whatever the number of files
-        assert int(kept.group(1)) <= 256 and "No space left on device" in filled, filled[-3000:]
+        assert int(kept.group(1)) <= 256 and "TMPDIR: 0 MiB more, last error: No space left on device" in filled
+    else:  # only the file-size limit
+        assert "one file: stopped after 256 MiB: File too large" in filled
     assert not _left_by_dead_workers(), "a work folder or its disk quota (a tmpfs) outlived its worker"
 
     grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")

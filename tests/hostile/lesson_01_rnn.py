@@ -558,7 +558,7 @@ import os
 
 chunk = b"x" * 2**26
 written = 0
-try:  # 1 GiB in one file, 64 MiB at a time: the file-size limit stops it at 256 MiB
+try:  # 1 GiB in one file, 64 MiB at a time: the file-size limit (or the disk quota) stops it
     with open(os.path.join(os.environ["HOME"], "fill.bin"), "wb") as big:
         for _ in range(16):
             big.write(chunk)
