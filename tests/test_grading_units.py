@@ -502,6 +502,16 @@ def test_probe_says_whether_a_disk_quota_is_enforced():
     assert not sandbox.root.exists()
 
 
+def test_no_disk_quota_for_an_ordinary_user(monkeypatch):
+    """Not root: the probe says the quota is not enforced, and why (grading goes on without it)."""
+    from seqlab.tools.limits import disk_quota_works
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    works, reason = disk_quota_works()
+    assert not works
+    assert ("needs root" if sys.platform.startswith("linux") else "needs Linux") in reason, reason
+
+
 @pytest.mark.skipif(not LINUX_ROOT, reason="mounting a tmpfs needs root on Linux")
 def test_mount_quota_caps_writes_and_unmounts(sandbox_folder):
     folder = sandbox_folder / "home"
