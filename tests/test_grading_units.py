@@ -5,6 +5,7 @@ No kernel and no nbgrader run (see tests/test_grading.py and tests/test_hostile.
 from __future__ import annotations
 
 import ast
+import errno
 import json
 import os
 import shutil
@@ -45,6 +46,7 @@ from seqlab.tools.resilient import (
     safe_content,
     score_from_errors_only,
 )
+from seqlab.tools.sandbox_launch import is_mount_point, mount_quota, unmount_quota
 from tests.support import COURSE, student_notebook
 
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -451,6 +453,7 @@ def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
     for quoted in (
         f"`/tmp` ({sandbox.TMP_SIZE // 2**20} MiB)",
         f"`/dev/shm` ({sandbox.SHM_SIZE // 2**20} MiB)",
+        f"a disk quota of {limits.Limits().disk // 2**20} MiB in the work folder (`--disk`",
         f"cut to {resilient.MAX_ERROR_CHARS:,} characters".replace(",", " "),
         f"hold {resilient.MAX_ANSI_CODES:,} in all".replace(",", " "),
         f"over {grade.MAX_NOTEBOOK_BYTES // 2**20} MiB refused unread",
@@ -476,6 +479,107 @@ print(os.path.exists("/proc/cpuinfo") and os.path.exists("/proc/self/status"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"], f"{done.stdout} (this test's process {os.getpid()} was seen?)"
     assert str(os.getpid()) in os.listdir("/proc"), "hidden only inside the sandbox"
+
+
+def test_probe_says_whether_a_disk_quota_is_enforced():
+    """Issue 21, kind 3 (disk with no quota): the probe says whether a size-capped tmpfs can go over a work folder
+    (root on Linux), the log line names the quota, and a sandbox without it mounts nothing."""
+    from seqlab.tools.sandbox import KernelSandbox
+
+    capabilities = probe()
+    assert capabilities.disk_quota == LINUX_ROOT, capabilities.problems
+    if not capabilities.disk_quota:
+        assert any(problem.startswith("disk quota in the work folder") for problem in capabilities.problems)
+    with_quota = Capabilities("linux", rlimits=True, disk_quota=True)
+    assert "256 MiB of disk in the work folder" in describe(Limits(), with_quota)
+    assert "of disk" not in describe(Limits(disk=None), with_quota)
+    assert "of disk" not in describe(Limits(), Capabilities("linux", rlimits=True)), "never claimed where not enforced"
+    sandbox = KernelSandbox(Limits(), Capabilities("linux"), [], "noquota")
+    try:
+        assert not sandbox.quota and not is_mount_point(str(sandbox.home))
+    finally:
+        sandbox.close()
+    assert not sandbox.root.exists()
+
+
+def test_no_disk_quota_for_an_ordinary_user(monkeypatch):
+    """Not root: the probe says the quota is not enforced, and why (grading goes on without it)."""
+    from seqlab.tools.limits import disk_quota_works
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    works, reason = disk_quota_works()
+    assert not works
+    assert ("needs root" if sys.platform.startswith("linux") else "needs Linux") in reason, reason
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="mounting a tmpfs needs root on Linux")
+def test_mount_quota_caps_writes_and_unmounts(sandbox_folder):
+    folder = sandbox_folder / "home"
+    folder.mkdir()
+    mount_quota(str(folder), 2**20)
+    try:
+        assert is_mount_point(str(folder)) and os.stat(folder).st_mode & 0o777 == 0o700
+        with pytest.raises(OSError) as full, open(folder / "big", "wb") as handle:
+            handle.write(b"x" * 2**21)
+        assert full.value.errno == errno.ENOSPC
+    finally:
+        assert unmount_quota(str(folder))
+    assert not is_mount_point(str(folder)) and not (folder / "big").exists(), "what was written went with the tmpfs"
+    assert not unmount_quota(str(folder)), "nothing left to unmount"
+
+
+DISK_FILLER = """
+import errno, os
+
+kept = 0
+for where in ("home", "tmp", "var"):
+    folder = {"home": os.environ["HOME"], "tmp": "/tmp", "var": "/var/tmp"}[where]
+    for piece in range(16):  # 1 GiB in pieces of 64 MiB, each under the file-size limit
+        try:
+            with open(os.path.join(folder, f"{where}-{piece}"), "wb") as handle:
+                handle.write(b"x" * 2**26)
+        except OSError as error:
+            print(where, "full after", piece * 64, "MiB:", errno.errorcode[error.errno])
+            break
+"""
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="mounting a tmpfs needs root on Linux")
+def test_a_kernel_fills_its_quota_and_the_stale_clean_up_unmounts_it():
+    """The kernel's work folder stops at ``Limits.disk`` (the grader's tmpfs, seen from the kernel's own mount
+    namespace), ``/tmp`` and ``/var/tmp`` at the private /tmp's size; a worker killed before ``close()`` leaves the
+    mount, and :func:`clean_up_after` takes it off with the folder."""
+    from seqlab.tools.sandbox import TMP_SIZE, KernelSandbox, clean_up_after
+
+    sandbox = KernelSandbox(Limits(disk=128 * 2**20), probe(), [], "filler")
+    assert sandbox.quota and is_mount_point(str(sandbox.home))
+    connection = sandbox.root / "connection.json"
+    connection.write_text("{}")
+    done = _launch(sandbox.spec(str(connection)), DISK_FILLER)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == [
+        "home full after 128 MiB: ENOSPC",
+        f"tmp full after {TMP_SIZE // 2**20} MiB: ENOSPC",
+        "var full after 0 MiB: ENOSPC",  # /var/tmp shows the same private /tmp, already full
+    ], done.stdout
+    assert sum(f.stat().st_size for f in sandbox.home.iterdir()) <= 128 * 2**20
+    assert not list(Path("/var/tmp").glob("var-*")), "nothing reached the machine's /var/tmp"
+    # another submission's kernel, started meanwhile, holds a copy of the mount in its own mount namespace: removing
+    # the folder takes that copy off too (Linux 3.18 or newer), so its files are not kept until that kernel ends
+    other = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "60"])
+    try:
+        seen_there = Path(f"/proc/{other.pid}/root{sandbox.home}")
+        deadline = time.monotonic() + 10
+        while not any(seen_there.glob("home-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(seen_there.glob("home-*"))
+        clean_up_after(os.getpid())  # as after a killed worker: close() never ran
+        assert not any(seen_there.glob("home-*")), "the files went with the folder, not only with the last copy"
+    finally:
+        other.kill()
+        other.wait()
+    assert not is_mount_point(str(sandbox.home)) and not sandbox.root.exists()
+    assert not Path(sandbox.cgroup or "/nonexistent").exists()
 
 
 MEMFD_HOARD = """

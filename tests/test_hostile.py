@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from seqlab.tools.limits import probe
 from tests.hostile import lesson_01_rnn as catalogue
 from tests.support import REPO, digests, grade_class, grade_columns, read_grades, submission
 
@@ -49,6 +51,16 @@ class Listener:
         self.running = False
         self.thread.join(timeout=5)
         self.server.close()
+
+
+def _left_by_dead_workers() -> list[str]:
+    """Work folders, and tmpfs mounted under them, whose grading worker has ended (another run's are left alone)."""
+    from seqlab.tools.sandbox import SANDBOX_PREFIX, _alive
+
+    left = [str(p) for p in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*")]
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        left += [line.split()[4] for line in handle if SANDBOX_PREFIX in line.split()[4]]
+    return [path for path in left if not _alive(int(path.split(SANDBOX_PREFIX)[1].split("-")[0]))]
 
 
 def test_hostile_catalogue_in_one_parallel_run(tmp_path):
@@ -103,6 +115,14 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     assert "processes in sight:" in snooped, "the /proc case ran"
     assert "--student" not in snooped and "honest_ann" not in snooped, "a grading worker's command line was seen"
     assert not any(SECRET in p.read_text(errors="replace") for p in workspace.glob("feedback/*/*/*.html"))
+    filled = (workspace / "feedback" / "disk_fill" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    kept = re.search(r"kept (\d+) MiB in the work folder", filled)
+    assert kept and "one file: stopped after" in filled, "the disk case ran, its big file capped"
+    if probe().disk_quota:  # the work folder's tmpfs: 256 MiB in all, whatever the number of files
+        assert int(kept.group(1)) <= 256 and "TMPDIR: 0 MiB more, last error: No space left on device" in filled
+    else:  # only the file-size limit
+        assert "one file: stopped after 256 MiB: File too large" in filled
+    assert not _left_by_dead_workers(), "a work folder or its disk quota (a tmpfs) outlived its worker"
 
     grades_text = (workspace / LESSON / "grades.csv").read_text(encoding="utf-8")
     cells = [cell for row in csv.reader(io.StringIO(grades_text)) for cell in row]

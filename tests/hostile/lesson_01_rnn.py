@@ -553,6 +553,33 @@ with open("/tmp/seqlab-hostile-left-behind", "w") as handle:
     handle.write("picked up by the next student?")
 """ + _hoard("/tmp/seqlab-hostile-hoard", "a tmpfs is memory too")
 
+DISK_FILL = """
+import os
+
+chunk = b"x" * 2**26
+written = 0
+try:  # 1 GiB in one file, 64 MiB at a time: the file-size limit (or the disk quota) stops it
+    with open(os.path.join(os.environ["HOME"], "fill.bin"), "wb") as big:
+        for _ in range(16):
+            big.write(chunk)
+            big.flush()
+            written += 64
+except OSError as error:
+    print("one file: stopped after", written, "MiB:", error.strerror)
+for where, folder in (("TMPDIR", os.environ.get("TMPDIR", ".")), ("cwd", os.getcwd())):
+    written = 0
+    for piece in range(8):  # then 512 MiB more in each, as files of 64 MiB (each under the file-size limit)
+        try:
+            with open(os.path.join(folder, f"fill-{where}-{piece}.bin"), "wb") as handle:
+                handle.write(chunk)
+            written += 64
+        except OSError as error:
+            last = error.strerror  # and on to the next piece
+    print(f"{where}: {written} MiB more, last error: {last if written < 512 else None}")
+kept = sum(entry.stat().st_size for entry in os.scandir(os.environ["HOME"]) if entry.is_file())
+print("kept", kept // 2**20, "MiB in the work folder")
+"""
+
 PROC_SNOOP = """
 import os
 
@@ -920,6 +947,14 @@ CASES = [
         "flagged",
         FULL,
         "a path outside the work folder ('/tmp'",
+    ),
+    # as root on Linux the work folder is a tmpfs of 256 MiB (Limits.disk): nothing more fits, the cells go on
+    Case(
+        "disk_fill",
+        "2 GiB written to its work folder, HOME, TMPDIR and cwd, in pieces of 64 MiB",
+        _replace(CELL, DISK_FILL, True),
+        "graded",
+        FULL,
     ),
     Case(
         "proc_snoop",

@@ -64,11 +64,12 @@ def _grade(args: argparse.Namespace) -> int:
     workspace = Workspace(Path(args.workspace).resolve() if args.workspace else course.root / "_grading", gradebook)
     try:
         memory = None if args.memory.lower() in ("none", "off") else parse_size(args.memory)
+        disk = None if args.disk.lower() in ("none", "off") else parse_size(args.disk)
     except ValueError as error:
         raise ToolError(str(error)) from None
     if args.workers < 1 or args.timeout < 1 or (args.cpu_time is not None and args.cpu_time < 1):
         raise ToolError("--workers, --timeout and --cpu-time must be positive")
-    limits = Limits(timeout=args.timeout, memory=memory, cpu_time=args.cpu_time)
+    limits = Limits(timeout=args.timeout, memory=memory, cpu_time=args.cpu_time, disk=disk)
     _, results = grade(course, Path(args.submissions).resolve(), args.lesson, workspace, limits, args.workers)
     problems = [r for r in results if r.needs_attention]
     if problems:
@@ -147,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1; one per core)")
     p.add_argument("--memory", default="4G", help="address space per kernel, e.g. 4G (default), or 'none'")
     p.add_argument("--cpu-time", type=int, default=600, help="CPU seconds per kernel (default 600)")
+    p.add_argument(
+        "--disk",
+        default="256M",
+        help="bytes a kernel may keep in its work folder, e.g. 256M (default), or 'none' (enforced as root on Linux)",
+    )
     p.add_argument(
         "--gradebook",
         default=None,

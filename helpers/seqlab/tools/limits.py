@@ -1,6 +1,6 @@
 """What a student's kernel may use while it is graded, and what this machine can enforce.
 
-:class:`Limits` holds the instructor's settings (``seqlab grade --timeout --memory --cpu-time``);
+:class:`Limits` holds the instructor's settings (``seqlab grade --timeout --memory --cpu-time --disk``);
 :func:`probe` finds out once per run which of them the platform enforces, by starting a tiny
 sandboxed Python through :mod:`seqlab.tools.sandbox_launch`; :func:`describe` says it in one line
 for the grading log.  What is enforced where:
@@ -14,6 +14,7 @@ memory of every kind      as root (memory cgroup) [4]_  no                  no
 CPU seconds per kernel    yes (RLIMIT_CPU)              yes                 no
 processes and threads     yes (RLIMIT_NPROC) [2]_       yes [2]_            no
 size of a written file    yes (RLIMIT_FSIZE)            yes                 no
+bytes in the work folder  as root (a tmpfs) [5]_        no                  no
 output kept per cell      yes (grader side)             yes                 yes
 no network                yes (network namespace) [3]_  no                  no
 private files             yes (see below) [3]_          no                  no
@@ -33,6 +34,11 @@ private files             yes (see below) [3]_          no                  no
    cgroup) with the same limit as the address space: it also counts ``/dev/shm``, ``/tmp`` and ``memfd``
    pages, which RLIMIT_AS does not.  Needs root and a writable cgroup v1 memory hierarchy; on a
    cgroup v2 system controllers must be delegated first, which this does not do (the log says so).
+.. [5] The grader mounts a tmpfs of ``disk`` bytes over each kernel's work folder (``HOME``, ``TMPDIR``, its
+   working directory) in its own mount namespace before the kernel starts, so the kernel's Unix sockets in it
+   stay reachable from both sides; it is taken off when the submission's sandbox closes, or by the stale clean-up
+   after a killed worker.  With the private ``/tmp`` (which ``/var/tmp`` and ``/run/lock`` then show too) and
+   ``/dev/shm``, a kernel can write at most ``disk`` + 128 MiB + 64 MiB.  Needs root (mounting).
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ class Limits:
         cpu_time: CPU seconds for one kernel process over the whole notebook.
         processes: processes and threads the kernel may have (a fork bomb stops there).
         file_size: largest file the kernel may write, in bytes.
+        disk: bytes the kernel may keep in its work folder (a tmpfs of that size, as root on Linux).
         output: bytes of output kept per cell; the rest is dropped with a note.
         network: allow network access (off by default where it can be switched off).
     """
@@ -94,6 +101,7 @@ class Limits:
     cpu_time: int | None = 600
     processes: int | None = 256
     file_size: int | None = 256 * 2**20
+    disk: int | None = 256 * 2**20
     output: int = 2 * 2**20
     network: bool = False
 
@@ -112,6 +120,7 @@ class Capabilities:
     separate_user: bool = False
     private_proc: bool = False
     memory_cgroup: str = ""  # the folder under which each submission gets its memory cgroup ("": none)
+    disk_quota: bool = False  # a size-capped tmpfs over each work folder (root on Linux)
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -145,6 +154,32 @@ def memory_cgroup_base() -> tuple[str, str]:
     if own is None or not (hierarchy / "memory.limit_in_bytes").exists():
         return "", "no cgroup v1 memory hierarchy (cgroup v2 needs delegated controllers)"
     return str(hierarchy / own.lstrip("/") / "seqlab"), ""
+
+
+def disk_quota_works() -> tuple[bool, str]:
+    """``(True, "")`` if a size-capped tmpfs can be mounted over a work folder here (and taken off), else why not."""
+    from seqlab.tools.sandbox_launch import CannotEnforce, is_mount_point, mount_quota, unmount_quota
+
+    if not sys.platform.startswith("linux"):
+        return False, "a disk quota needs Linux"
+    if os.geteuid() != 0:
+        return False, "a disk quota in the work folder needs root (a tmpfs mounted by the grader)"
+    with tempfile.TemporaryDirectory(prefix="seqlab-probe-") as scratch:
+        try:
+            mount_quota(scratch, 2**20)
+        except CannotEnforce as error:
+            return False, str(error)
+        try:
+            with open(os.path.join(scratch, "full"), "wb") as handle:
+                handle.write(b"x" * 2**21)
+            capped = False
+        except OSError:
+            capped = True
+        finally:
+            unmount_quota(scratch)
+        if is_mount_point(scratch):
+            return False, f"could not unmount {scratch}"
+    return capped, "" if capped else "a tmpfs of 1 MiB took 2 MiB"
 
 
 @cache
@@ -196,7 +231,12 @@ def probe() -> Capabilities:
         cgroup_base = cgroup_base if works else ""
     if not cgroup_base:
         problems.append(f"memory of every kind (shared memory, memfd): {reason}")
-    return Capabilities(platform, rlimits, namespaces, separate_user, private_proc, cgroup_base, tuple(problems))
+    disk_quota, reason = disk_quota_works()
+    if not disk_quota:
+        problems.append(f"disk quota in the work folder: {reason}")
+    return Capabilities(
+        platform, rlimits, namespaces, separate_user, private_proc, cgroup_base, disk_quota, tuple(problems)
+    )
 
 
 #: Seconds a kernel may take to start (the course's ``c.Execute.startup_timeout``; a busy machine is slow).
@@ -243,6 +283,8 @@ def describe(limits: Limits, capabilities: Capabilities) -> str:
             parts.append(f"{limits.processes} processes")
         if limits.file_size:
             parts.append(f"files up to {format_size(limits.file_size)}")
+    if limits.disk and capabilities.disk_quota:
+        parts.append(f"{format_size(limits.disk)} of disk in the work folder")
     parts.append(f"output {format_size(limits.output)} per cell")
     if capabilities.namespaces:
         parts.append("network on" if limits.network else "no network")

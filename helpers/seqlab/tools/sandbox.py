@@ -6,7 +6,9 @@ The grading worker makes one :class:`KernelSandbox` per submission and installs 
 submitted notebook names), talking over Unix sockets inside the work folder (so it needs no
 network), started through :mod:`seqlab.tools.sandbox_launch` with the limits of
 :mod:`seqlab.tools.limits`.  :meth:`KernelSandbox.close` kills whatever the student's code left
-running and deletes the work folder.
+running and deletes the work folder.  As root on Linux the work folder is a tmpfs of ``Limits.disk`` bytes,
+mounted here (the grader's mount namespace, which the kernel's is copied from) so that both sides reach the
+sockets in it; it is unmounted on close, or by :func:`clean_up_after` when the worker was killed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from seqlab.tools.limits import (
     interpreter_paths,
     memory_cgroup_base,
 )
+from seqlab.tools.sandbox_launch import is_mount_point, mount_quota, unmount_quota
 
 SANDBOX_PREFIX = "seqlab-kernel-"
 
@@ -61,6 +64,14 @@ class KernelSandbox:
         os.chmod(self.root, 0o711)
         self.home = self.root / "home"
         self.home.mkdir(mode=0o700)
+        # a disk quota: everything the kernel keeps in its work folder (HOME, TMPDIR, cwd) stops at limits.disk
+        self.quota = bool(capabilities.disk_quota and limits.disk)
+        if self.quota:
+            try:
+                mount_quota(str(self.home), limits.disk, 0o700)
+            except Exception:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
         self.uid = SANDBOX_UID_BASE + os.getpid() if capabilities.separate_user else None
         # every kernel of this submission in one memory cgroup, named like the work folder (see clean_up_after)
         self.cgroup = f"{capabilities.memory_cgroup}/{self.root.name}" if capabilities.memory_cgroup else None
@@ -168,13 +179,18 @@ class KernelSandbox:
         return _processes_of(self.uid) if self.uid is not None else _descendants(kernel)
 
     def close(self) -> None:
-        """Kill everything left running under the sandbox user, then delete the work folder and the memory cgroup."""
-        if self.uid is not None:
-            self.reap(None)
-            self.wait_until_empty()
-        shutil.rmtree(self.root, ignore_errors=True)
-        if self.cgroup is not None:
-            _remove_cgroup(Path(self.cgroup))
+        """Kill everything left running under the sandbox user, then unmount the work folder's quota, delete the
+        work folder and the memory cgroup."""
+        try:
+            if self.uid is not None:
+                self.reap(None)
+                self.wait_until_empty()
+        finally:
+            if self.quota:
+                _unmount(self.home)
+            shutil.rmtree(self.root, ignore_errors=True)
+            if self.cgroup is not None:
+                _remove_cgroup(Path(self.cgroup))
 
 
 def clean_up_after(worker_pid: int) -> None:
@@ -184,11 +200,19 @@ def clean_up_after(worker_pid: int) -> None:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     for folder in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}{worker_pid}-*"):
+        _unmount(folder / "home")  # its disk quota (a tmpfs) first: rmtree cannot remove a mount point
         shutil.rmtree(folder, ignore_errors=True)
     cgroups, _ = memory_cgroup_base()
     if cgroups:
         for cgroup in Path(cgroups).glob(f"{SANDBOX_PREFIX}{worker_pid}-*"):
             _remove_cgroup(cgroup)
+
+
+def _unmount(folder: Path) -> None:
+    """Take a work folder's disk quota off (every tmpfs stacked there), if one is mounted."""
+    for _ in range(8):
+        if not is_mount_point(str(folder)) or not unmount_quota(str(folder)):
+            return
 
 
 def _remove_cgroup(cgroup: Path) -> None:

@@ -12,7 +12,9 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    but a loopback that is down, and mounts an empty read-only tmpfs over every ``hide`` path
    (the course's solutions, the grading workspace, the submissions folder), and private,
    size-capped tmpfs over ``/dev/shm`` (``shm_size``) and ``/tmp`` (``tmp_size``; the ``keep``
-   folders under it, the kernel's work folder, are bound back at their paths), and, with
+   folders under it, the kernel's work folder, are bound back at their paths, with the tmpfs of its disk
+   quota that the grader mounted there, :func:`mount_quota`; ``/var/tmp`` and ``/run/lock`` show the same
+   ``/tmp``), and, with
    ``hide_processes``, a ``/proc`` showing each user its own processes only;
 2. caps resources with ``setrlimit``: address space (``memory``), CPU seconds (``cpu``), processes
    and threads of the kernel's user (``processes``), size of any file written (``file_size``), no
@@ -49,10 +51,14 @@ MS_BIND = 0x1000
 MS_MOVE = 0x2000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 EXIT_CANNOT_ENFORCE = 71
+#: World-writable folders on the machine's disk besides ``/tmp``: with a private ``/tmp`` they show that tmpfs too,
+#: so a kernel running under its own user id has no folder left where it can write without a cap.
+SCRATCH_FOLDERS = ("/var/tmp", "/run/lock")
 #: Environment variables the kernel keeps when SPEC says ``"clean_env": true``.
 ENV_KEEP = (
     "PATH",
@@ -120,9 +126,40 @@ def expose(paths: list[str], staging: str) -> None:
             _mount(staging, child, None, MS_MOVE, None, f"move {child}")
 
 
+def mount_quota(path: str, size: int, mode: int = 0o700) -> None:
+    """A tmpfs of ``size`` bytes over the folder ``path``, in the caller's mount namespace (root only).
+
+    The grader puts it over a kernel's work folder before the kernel starts: the kernel's own mount namespace,
+    made later, holds the same tmpfs, so the kernel's Unix sockets in it are reachable from both sides and
+    whatever the kernel writes there stops at ``size`` bytes (ENOSPC).  :func:`unmount_quota` takes it off.
+    """
+    options = f"size={int(size)},mode={mode:o}"
+    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options, f"disk quota on {path}")
+
+
+def unmount_quota(path: str) -> bool:
+    """Take the tmpfs of :func:`mount_quota` (or any mount) off ``path``, at once (``MNT_DETACH``: a process still
+    inside does not keep it mounted here; its pages go with the last one).  False if nothing was mounted there."""
+    return _libc().umount2(os.fsencode(path), MNT_DETACH) == 0
+
+
+def is_mount_point(path: str) -> bool:
+    """Whether a file system is mounted on ``path`` (in this mount namespace)."""
+    target = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+            return any(_unescape(line.split()[4]) == target for line in handle)
+    except OSError:
+        return os.path.ismount(path)
+
+
+def _unescape(field: str) -> str:
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
 def private_tmp(size: int, keep: list[str]) -> None:
     """A tmpfs of ``size`` bytes over ``/tmp``, this mount namespace's own, with each ``keep`` folder under
-    ``/tmp`` (the kernel's work folder) bound back at its path.
+    ``/tmp`` (the kernel's work folder) bound back at its path; the :data:`SCRATCH_FOLDERS` show it too.
 
     Other kernels' folders and files are out of sight, what the student leaves there is gone with the kernel,
     and what it writes there is capped.  Each kept folder is opened before ``/tmp`` is covered and bound from
@@ -133,6 +170,9 @@ def private_tmp(size: int, keep: list[str]) -> None:
     handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept]
     options = f"size={int(size)},mode=1777"
     _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, options, "private /tmp")
+    for folder in SCRATCH_FOLDERS:  # the same capped tmpfs, not the disk
+        if os.path.isdir(folder) and not os.path.realpath(folder).startswith(tmp + os.sep):
+            _mount(tmp, folder, None, MS_BIND, None, f"private {folder}")
     for path, handle in zip(kept, handles, strict=True):
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC, None, f"keep {path}")
