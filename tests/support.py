@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ from seqlab.tools.submissions import make_submission, reference_answers
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = Course(REPO)
+
+
+def carried_over(grade_id: str) -> bool:
+    """A solution cell that holds the student's answers of an earlier lesson (``09-from-lesson-08``), not an exercise:
+    no test cell follows it, no points, no mutants; the lesson's demonstrations use it."""
+    return re.fullmatch(r"\d\d-from-lesson-\d\d", grade_id) is not None
+
 
 #: What PyTorch's libraries would choose on other processors, forced through their variables (tests/test_numerics.py
 #: and the nbval runs of tests/test_notebooks.py): the pin of seqlab.numerics must neutralise each of them.

@@ -29,7 +29,10 @@ from typing import Any
 import torch
 
 __all__ = [
+    "ATTENTION_SHORTCUTS",
     "AUTOGRAD_SHORTCUTS",
+    "GRU_SHORTCUTS",
+    "LSTM_SHORTCUTS",
     "RNN_SHORTCUTS",
     "CheckFailed",
     "ForbiddenCallError",
@@ -77,6 +80,14 @@ LSTM_SHORTCUTS = (
     "torch.lstm_cell",
     "torch._VF.lstm",
     "torch._VF.lstm_cell",
+)
+
+#: PyTorch's ready-made attention: forbidden inside attention exercises.
+ATTENTION_SHORTCUTS = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch._C._nn.scaled_dot_product_attention",
+    "torch.nn.MultiheadAttention.forward",
+    "torch.nn.functional.multi_head_attention_forward",
 )
 
 #: Every way into PyTorch's automatic differentiation: forbidden where gradients are derived by hand.

@@ -9,6 +9,12 @@ task (lessons 02, 03, 04 and 10) need fast, well-tested versions of them, and us
     y = model(X)                 # (B, T, 2) -> (B, 1): a readout of the last state
     H_all = model.states(X)      # (B, T, 32): every hidden state h_1 ... h_T
 
+Lesson 09's GPT takes the student's decoder block and supplies the rest:
+
+    model = GPT(DecoderBlock, vocab_size, max_len=64, d_model=128, num_heads=4, d_ff=384, num_layers=2)
+    logits = model(tokens)                      # (B, T) int64 -> (B, T, V), the training loop's convention
+    logits, caches = model.step(tokens, caches) # decoding: the new tokens after the cached ones
+
 Lesson 10 pits four kinds of model against each other on two tasks, with the same interfaces:
 
     RecurrentRegressor / TransformerRegressor   (B, T, D) float32 -> (B, O)      (the adding problem)
@@ -18,6 +24,7 @@ Lesson 10 pits four kinds of model against each other on two tasks, with the sam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -26,6 +33,7 @@ __all__ = [
     "CharLanguageModel",
     "CarriedState",
     "detach_state",
+    "GPT",
     "RECURRENT_LAYERS",
     "RecurrentRegressor",
     "RecurrentTagger",
@@ -317,3 +325,98 @@ class CarriedState(nn.Module):
         logits, state = self.model.step(tokens, self.state)
         self.state = detach_state(state)
         return logits
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A small GPT around the student's decoder blocks (lesson 09)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class GPT(nn.Module):
+    """Token and position embeddings → ``num_layers`` decoder blocks → a final LayerNorm → logits (tied output).
+
+    The blocks are the student's: ``block(d_model, num_heads, d_ff)`` builds one, and ``block_module(x, cache)``
+    returns ``(y, cache)`` (lesson 09's ``DecoderBlock``).  The output layer is the token embedding itself,
+    ``logits = norm(x) @ token_embedding.weight.T`` (weight tying, as GPT-2 does), so it has no parameters of its own.
+
+    Initialisation (GPT-2's, after the blocks are built): every ``nn.Linear`` and ``nn.Embedding`` weight
+    ``N(0, 0.02²)``, biases 0, LayerNorms 1 and 0; the two projections that write into the residual stream, each
+    block's ``attn.W_o`` and ``ff2``, ``N(0, (0.02 / √(2 · num_layers))²)``, so the stream's variance does not grow
+    with depth.  Found by attribute name, whatever order the block creates its submodules in.
+
+    Args:
+        block: the decoder block class (or any callable ``(d_model, num_heads, d_ff) -> nn.Module``).
+        vocab_size: V.
+        max_len: the longest sequence the model reads (learned positions ``0 … max_len - 1``).
+        d_model, num_heads, d_ff, num_layers: the blocks' width, heads, feed-forward width, and how many.
+        dropout: dropout on the summed embeddings and on what each block adds to the residual stream (``x + drop(
+            block(x) - x)`` while training; 0 = none, and in eval mode the block's output as it is).
+    """
+
+    def __init__(self, block: Callable[[int, int, int], nn.Module], vocab_size: int, max_len: int, d_model: int,
+                 num_heads: int, d_ff: int, num_layers: int, dropout: float = 0.0) -> None:  # fmt: skip
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("max_len", max_len), ("d_model", d_model),
+                            ("num_heads", num_heads), ("d_ff", d_ff), ("num_layers", num_layers)):  # fmt: skip
+            _check_size(name, value)
+        self.vocab_size, self.max_len, self.d_model = vocab_size, max_len, d_model
+        self.token_embedding = nn.Embedding(vocab_size, d_model)
+        self.position_embedding = nn.Embedding(max_len, d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(block(d_model, num_heads, d_ff) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self._init_weights(num_layers)
+
+    def _init_weights(self, num_layers: int) -> None:
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, nn.Linear | nn.Embedding):
+                    module.weight.normal_(0.0, 0.02)
+                    if getattr(module, "bias", None) is not None:
+                        module.bias.zero_()
+                elif isinstance(module, nn.LayerNorm):
+                    module.reset_parameters()
+            for block in self.blocks:
+                for name in ("attn.W_o", "ff2"):
+                    layer = block.get_submodule(name) if _has_submodule(block, name) else None
+                    if isinstance(layer, nn.Linear):
+                        layer.weight.normal_(0.0, 0.02 / math.sqrt(2 * num_layers))
+
+    def step(self, tokens: torch.Tensor, caches: list | None = None) -> tuple[torch.Tensor, list]:
+        """``(B, T_new)`` ids after the cached positions → ``(B, T_new, V)`` logits and the extended caches.
+
+        ``caches`` is ``None`` (nothing before) or the list the previous call returned, one block's cache each: the
+        pair ``(K, V)``, each ``(B, heads, T_past, d_head)``.  The new tokens take positions
+        ``T_past … T_past + T_new - 1``; raises ``ValueError`` past ``max_len``.
+        """
+        _check_tokens(tokens, self.vocab_size)
+        if caches is not None and (not isinstance(caches, list | tuple) or len(caches) != len(self.blocks)):
+            raise ValueError(f"caches should be None or a list of {len(self.blocks)} block caches, got {caches!r:.80}")
+        T_past = 0 if caches is None else caches[0][0].shape[2]
+        T_new = tokens.shape[1]
+        if T_past + T_new > self.max_len:
+            raise ValueError(
+                f"positions {T_past} … {T_past + T_new - 1} go past max_len={self.max_len}: "
+                f"this model reads at most {self.max_len} tokens"
+            )
+        positions = torch.arange(T_past, T_past + T_new, device=tokens.device)
+        x = self.dropout(self.token_embedding(tokens) + self.position_embedding(positions))  # (B, T_new, d)
+        new_caches = []
+        for i, block in enumerate(self.blocks):
+            y, cache = block(x, None if caches is None else caches[i])  # (B, T_new, d)
+            # residual dropout on what the block adds to the stream (training only; in eval mode y itself)
+            x = x + self.dropout(y - x) if self.training and self.dropout.p > 0 else y
+            new_caches.append(cache)
+        return self.norm(x) @ self.token_embedding.weight.T, new_caches  # (B, T_new, V)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) int64 ids → (B, T, V) logits, every position attending to itself and the ones before."""
+        return self.step(tokens)[0]
+
+
+def _has_submodule(module: nn.Module, dotted: str) -> bool:
+    try:
+        module.get_submodule(dotted)
+    except AttributeError:
+        return False
+    return True

@@ -583,6 +583,9 @@ __all__ += [
     "load_encoder_layer",
     "random_layer_norms",
     "torch_attention_mask",
+    "load_decoder_block",
+    "TorchCausalSelfAttention",
+    "causal_attention_weights",
 ]
 
 
@@ -688,6 +691,39 @@ def _layer_norm_part(target: nn.Module, name: str, source_norm: nn.LayerNorm, d:
     return norm
 
 
+def _copy_encoder_layer(target: nn.Module, source: nn.TransformerEncoderLayer, role: str) -> nn.Module:
+    """The part :func:`load_encoder_layer` and :func:`load_decoder_block` share: checks, then copies by name."""
+    dropouts = {
+        "dropout": source.dropout.p,
+        "dropout1": source.dropout1.p,
+        "dropout2": source.dropout2.p,
+        "self_attn.dropout": source.self_attn.dropout,
+    }
+    active = {name: p for name, p in dropouts.items() if p > 0}
+    if active:
+        raise ValueError(f"source has dropout {active}: the course's block has none, build the source with dropout=0.0")
+    d, d_ff = source.linear1.in_features, source.linear1.out_features
+    if source.linear1.bias is None or source.linear2.bias is None or source.norm1.bias is None:
+        raise ValueError("source was built with bias=False, but the course's block has biases")
+    attn = getattr(target, "attn", None)
+    if not isinstance(attn, nn.Module):
+        raise AttributeError(f"target should have an attribute 'attn': the course's {role}(d_model, heads)")
+    ff1 = _linear_part(target, "target", "ff1", (d_ff, d))
+    ff2 = _linear_part(target, "target", "ff2", (d, d_ff))
+    norms = {name: _layer_norm_part(target, name, getattr(source, name), d) for name in ("norm1", "norm2")}
+    load_multihead_attention(attn, source.self_attn)
+    target.to(dtype=source.linear1.weight.dtype)
+    with torch.no_grad():
+        ff1.weight.copy_(source.linear1.weight)
+        ff1.bias.copy_(source.linear1.bias)
+        ff2.weight.copy_(source.linear2.weight)
+        ff2.bias.copy_(source.linear2.bias)
+        for name, norm in norms.items():
+            norm.weight.copy_(getattr(source, name).weight)
+            norm.bias.copy_(getattr(source, name).bias)
+    return target
+
+
 def load_encoder_layer(target: nn.Module, source: nn.TransformerEncoderLayer) -> nn.Module:
     """Copy a ``torch.nn.TransformerEncoderLayer``'s weights into the course's encoder block (in place).
 
@@ -717,35 +753,113 @@ def load_encoder_layer(target: nn.Module, source: nn.TransformerEncoderLayer) ->
         )
     if not _is_relu(source.activation):
         raise ValueError(f"source uses the activation {source.activation!r}, but the course's block uses relu")
-    dropouts = {
-        "dropout": source.dropout.p,
-        "dropout1": source.dropout1.p,
-        "dropout2": source.dropout2.p,
-        "self_attn.dropout": source.self_attn.dropout,
-    }
-    active = {name: p for name, p in dropouts.items() if p > 0}
-    if active:
-        raise ValueError(f"source has dropout {active}: the course's block has none, build the source with dropout=0.0")
-    d, d_ff = source.linear1.in_features, source.linear1.out_features
-    if source.linear1.bias is None or source.linear2.bias is None or source.norm1.bias is None:
-        raise ValueError("source was built with bias=False, but the course's block has biases")
-    attn = getattr(target, "attn", None)
-    if not isinstance(attn, nn.Module):
-        raise AttributeError("target should have an attribute 'attn': the course's MultiHeadAttention(d_model, heads)")
-    ff1 = _linear_part(target, "target", "ff1", (d_ff, d))
-    ff2 = _linear_part(target, "target", "ff2", (d, d_ff))
-    norms = {name: _layer_norm_part(target, name, getattr(source, name), d) for name in ("norm1", "norm2")}
-    load_multihead_attention(attn, source.self_attn)
-    target.to(dtype=source.linear1.weight.dtype)
+    return _copy_encoder_layer(target, source, "MultiHeadAttention")
+
+
+def _is_exact_gelu(activation: object) -> bool:
+    return activation is nn.functional.gelu or (isinstance(activation, nn.GELU) and activation.approximate == "none")
+
+
+def load_decoder_block(target: nn.Module, source: nn.TransformerEncoderLayer) -> nn.Module:
+    """Copy a pre-norm GELU ``torch.nn.TransformerEncoderLayer``'s weights into lesson 09's ``DecoderBlock``, in place.
+
+    The same copies as :func:`load_encoder_layer`, by attribute name (``self_attn`` → ``attn``, ``linear1`` → ``ff1``,
+    ``linear2`` → ``ff2``, ``norm1``, ``norm2``), for a source built with ``norm_first=True`` and
+    ``activation="gelu"``.  Then ``target(x)[0]`` equals ``source(x, src_mask=later)`` for ``x`` ``(B, T, d)`` with
+    ``later = torch.ones(T, T, dtype=torch.bool).triu(1)`` (True = may NOT attend: PyTorch's convention).
+
+    Args:
+        target: the block, with attributes ``attn`` (with ``W_q, W_k, W_v, W_o``), ``ff1``, ``ff2``, ``norm1``,
+            ``norm2``.
+        source: ``nn.TransformerEncoderLayer(d, nhead, d_ff, dropout=0.0, activation="gelu", norm_first=True,
+            batch_first=True)``.
+
+    Returns:
+        ``target`` itself, for chaining.
+    """
+    _check_target_module(target, "decoder block")
+    if not isinstance(source, nn.TransformerEncoderLayer):
+        raise TypeError(f"source should be a torch.nn.TransformerEncoderLayer, got {type(source).__name__}")
+    if not source.norm_first:
+        raise ValueError(
+            "source was built with norm_first=False (post-norm), but the decoder block is pre-norm: "
+            "x + attn(norm1(x)), then + ff2(gelu(ff1(norm2(.)))); build the source with norm_first=True"
+        )
+    if not _is_exact_gelu(source.activation):
+        raise ValueError(f"source uses the activation {source.activation!r}, but the decoder block uses the exact gelu")
+    return _copy_encoder_layer(target, source, "CausalSelfAttention")
+
+
+class TorchCausalSelfAttention(nn.Module):
+    """A correct causal self-attention on PyTorch's own kernel, *without* a cache: a stand-in for lesson 09's tests.
+
+    It has lesson 09's attributes ``W_q, W_k, W_v, W_o`` (``nn.Linear(d_model, d_model)``) and calling convention
+    ``forward(x, cache=None) -> (y, cache)``, so the tests of ``DecoderBlock`` can put it in place of the student's
+    ``CausalSelfAttention`` (a mistake there then costs points only there).  ``y`` is
+    ``torch.nn.functional.multi_head_attention_forward`` of ``x`` with a causal mask.  It keeps no cache: the
+    ``cache`` it is given is recorded in ``received_cache`` and the one it returns is a new marker object, kept in
+    ``returned_cache``, so a test can check that a block passes caches through untouched.
+    """
+
+    def __init__(self, d_model: int, num_heads: int) -> None:
+        super().__init__()
+        if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1 or d_model % num_heads:
+            raise ValueError(f"num_heads should be a positive int dividing d_model={d_model}, got {num_heads!r}")
+        self.num_heads = num_heads
+        self.W_q, self.W_k, self.W_v, self.W_o = (nn.Linear(d_model, d_model) for _ in range(4))
+        self.received_cache: object = None
+        self.returned_cache: object = None
+
+    def forward(self, x: torch.Tensor, cache: object = None) -> tuple[torch.Tensor, object]:
+        """(B, T, d_model) -> ((B, T, d_model), a marker in place of a cache)."""
+        self.received_cache = cache
+        y, _ = _causal_mha(self, x, need_weights=False)
+        self.returned_cache = ("TorchCausalSelfAttention keeps no cache", object())
+        return y, self.returned_cache
+
+
+def _causal_mha(attn: nn.Module, x: torch.Tensor, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """PyTorch's multi-head attention of ``x`` (B, T, d) with ``attn``'s W_q, W_k, W_v, W_o and a causal mask."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        raise ValueError(f"x should be a (B, T, d_model) tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    B, T, d = x.shape
+    parts = {name: _linear_part(attn, "attn", name, (d, d)) for name in ("W_q", "W_k", "W_v", "W_o")}
+    later = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)  # True = may NOT attend
+    qkv = ("W_q", "W_k", "W_v")
+    seq_first = x.transpose(0, 1)  # (T, B, d): the functional form's layout
+    y, w = nn.functional.multi_head_attention_forward(
+        seq_first, seq_first, seq_first, d, attn.num_heads,
+        torch.cat([parts[n].weight for n in qkv]), torch.cat([parts[n].bias for n in qkv]),
+        None, None, False, 0.0, parts["W_o"].weight, parts["W_o"].bias,
+        training=False, need_weights=need_weights, attn_mask=later, average_attn_weights=False,
+    )  # fmt: skip
+    return y.transpose(0, 1), w
+
+
+def causal_attention_weights(attn: nn.Module, x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """The attention weights of every head of a causal self-attention with ``W_q, W_k, W_v, W_o``, for input ``x``.
+
+    Computed by PyTorch from the module's projections (not by calling the module), for pictures of what each head
+    attends to: ``(B, heads, T, T)``, row ``t`` the weights position ``t`` gives to positions ``0 … t`` (0 beyond).
+
+    Args:
+        attn: lesson 09's ``CausalSelfAttention`` (any module with those four ``nn.Linear(d_model, d_model)``).
+        x: ``(B, T, d_model)``, what the attention reads (in a pre-norm block: ``norm1`` of the block's input).
+        num_heads: the module's number of heads.
+    """
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
+        raise ValueError(f"num_heads should be a positive int, got {num_heads!r}")
+
+    class _Heads:  # the projections of attn with the number of heads given
+        pass
+
+    view = _Heads()
+    for name in ("W_q", "W_k", "W_v", "W_o"):
+        setattr(view, name, getattr(attn, name, None))
+    view.num_heads = num_heads  # type: ignore[attr-defined]
     with torch.no_grad():
-        ff1.weight.copy_(source.linear1.weight)
-        ff1.bias.copy_(source.linear1.bias)
-        ff2.weight.copy_(source.linear2.weight)
-        ff2.bias.copy_(source.linear2.bias)
-        for name, norm in norms.items():
-            norm.weight.copy_(getattr(source, name).weight)
-            norm.bias.copy_(getattr(source, name).bias)
-    return target
+        _, w = _causal_mha(view, x, need_weights=True)  # type: ignore[arg-type]
+    return w
 
 
 def random_layer_norms(module: nn.Module, generator: torch.Generator | None = None, scale: float = 0.5) -> nn.Module:

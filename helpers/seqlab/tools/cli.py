@@ -7,6 +7,7 @@ seqlab grade SUBMISSIONS --lesson L  autograde a folder or zip of submissions (o
                                      grades.csv + feedback; --gradebook URL for a shared PostgreSQL gradebook
 seqlab showdown [--workers N]        lesson 10's full showdown sweep -> helpers/seqlab/showdown_results.json
 seqlab store-lm                      lesson 08's language model -> helpers/seqlab/stored_runs/quatrain-lstm.*
+seqlab store-gpt                     lesson 09's GPT, depth sweep -> stored_runs/quatrain-gpt.*, norm-depth-sweep.json
 seqlab quatrains                     lesson 08's corpus from the npm package chinese-poetry -> helpers/seqlab/quatrains/
 """
 
@@ -106,6 +107,16 @@ def _store_lm(args: argparse.Namespace) -> int:
     return store_lm_main(args.solution, args.out, args.steps, root, args.argv)
 
 
+def _store_gpt(args: argparse.Namespace) -> int:
+    from seqlab.tools.store_gpt import store_gpt_main
+
+    try:
+        root = find_course().root
+    except ToolError:
+        root = None
+    return store_gpt_main(args.solution, args.out, args.steps, args.part, root, args.argv)
+
+
 def _quatrains(args: argparse.Namespace) -> int:
     from seqlab.tools.quatrains import quatrains_main
 
@@ -191,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for the files (default: the package's stored_runs/)")
     p.add_argument("--steps", type=int, default=None, help="steps instead of the recipe's (quick checks)")
     p.set_defaults(run=_store_lm)
+
+    p = commands.add_parser(
+        "store-gpt", help="train lesson 09's GPT and its pre-/post-norm sweep, store them (minutes)"
+    )
+    p.add_argument("--solution", default=None, help="solution notebook (default: solutions/09_gpt/09_gpt.ipynb)")
+    p.add_argument("--out", default=None, help="folder for the files (default: the package's stored_runs/)")
+    p.add_argument("--steps", type=int, default=None, help="steps instead of the recipes' (quick checks)")
+    p.add_argument("--part", choices=("gpt", "sweep", "all"), default="all", help="what to train (default: all)")
+    p.set_defaults(run=_store_gpt)
 
     p = commands.add_parser("quatrains", help="extract lesson 08's corpus from the npm package chinese-poetry (once)")
     p.add_argument("--tarball", default=None, help="chinese-poetry-2.0.1.tgz already at hand (default: npm pack)")
