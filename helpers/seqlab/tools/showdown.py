@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import nbformat
-
 from seqlab import data
 from seqlab.showdown import (
     SHOWDOWN_BUDGET,
@@ -32,7 +30,7 @@ from seqlab.showdown import (
     showdown_cells,
 )
 from seqlab.tools.course import ToolError
-from seqlab.tools.submissions import reference_answers
+from seqlab.tools.submissions import reference_cells
 
 #: The solution notebook's grade id of the copy-memory exercise.
 COPY_MEMORY_GRADE_ID = "10-copy-memory-batch"
@@ -42,12 +40,7 @@ SOLUTION_NOTEBOOK = Path("solutions") / "10_showdown" / "10_showdown.ipynb"
 
 def reference_source(notebook: Path) -> str:
     """The reference ``copy_memory_batch`` (its solution cell without the solution markers)."""
-    if not notebook.is_file():
-        raise ToolError(f"{notebook}: no such notebook (the copy-memory reference comes from it; see --solution)")
-    answers = reference_answers(nbformat.read(notebook, as_version=4))
-    if COPY_MEMORY_GRADE_ID not in answers:
-        raise ToolError(f"{notebook} has no solution cell with grade id {COPY_MEMORY_GRADE_ID!r}")
-    return answers[COPY_MEMORY_GRADE_ID]
+    return reference_cells(notebook, [COPY_MEMORY_GRADE_ID], "the copy-memory reference")[COPY_MEMORY_GRADE_ID]
 
 
 def compile_reference(source: str) -> Callable:

@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from seqlab.tools.course import ToolError
-from seqlab.tools.submissions import reference_answers
+from seqlab.tools.submissions import reference_cells
 
 #: The solution notebook, relative to the course root, and the grade ids of the reference code it provides.
 SOLUTION_NOTEBOOK = Path("solutions") / "09_gpt" / "09_gpt.ipynb"
@@ -34,15 +34,11 @@ def reference_namespace(notebook: Path) -> dict[str, Any]:
     import torch.nn.functional as F
     from torch import nn
 
-    if not notebook.is_file():
-        raise ToolError(f"{notebook}: no such notebook (the reference code comes from it; see --solution)")
-    solution = nbformat.read(notebook, as_version=4)
-    answers = reference_answers(solution)
+    answers = reference_cells(notebook, REFERENCE_IDS, "the reference code")
     namespace: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "math": math}
-    for grade_id in REFERENCE_IDS:
-        if grade_id not in answers:
-            raise ToolError(f"{notebook} has no solution cell with grade id {grade_id!r}")
-        exec(compile(answers[grade_id], f"<{grade_id}>", "exec"), namespace)
+    for grade_id, source in answers.items():
+        exec(compile(source, f"<{grade_id}>", "exec"), namespace)
+    solution = nbformat.read(notebook, as_version=4)
     post_norm = [c.source for c in solution.cells if c.cell_type == "code" and "class PostNormBlock(" in c.source]
     if len(post_norm) != 1:
         raise ToolError(f"{notebook} should have one code cell defining PostNormBlock, found {len(post_norm)}")

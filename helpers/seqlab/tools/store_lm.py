@@ -15,10 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import nbformat
-
 from seqlab.tools.course import ToolError
-from seqlab.tools.submissions import reference_answers
+from seqlab.tools.submissions import reference_cells
 
 #: The solution notebook, relative to the course root, and the grade ids of the reference answers it provides.
 SOLUTION_NOTEBOOK = Path("solutions") / "08_language_model" / "08_language_model.ipynb"
@@ -32,13 +30,9 @@ def reference_functions(notebook: Path) -> dict[str, Callable]:
     """The reference ``token_nll`` and ``train_language_model`` of the solution notebook."""
     import torch
 
-    if not notebook.is_file():
-        raise ToolError(f"{notebook}: no such notebook (the reference answers come from it; see --solution)")
-    answers = reference_answers(nbformat.read(notebook, as_version=4))
+    answers = reference_cells(notebook, REFERENCE_IDS.values())
     namespace: dict = {"torch": torch, "math": math}
     for name, grade_id in REFERENCE_IDS.items():
-        if grade_id not in answers:
-            raise ToolError(f"{notebook} has no solution cell with grade id {grade_id!r}")
         exec(compile(answers[grade_id], f"<{grade_id}>", "exec"), namespace)
         if not callable(namespace.get(name)):
             raise ToolError(f"the solution cell {grade_id!r} does not define {name}")

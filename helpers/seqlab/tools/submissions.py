@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
 import nbformat
+
+from seqlab.tools.course import ToolError
 
 MARKER_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -24,6 +28,24 @@ def reference_answers(solution_nb: nbformat.NotebookNode) -> dict[str, str]:
             lines = [line for line in cell.source.splitlines() if not MARKER_LINE.match(line)]
             answers[meta["grade_id"]] = "\n".join(lines)
     return answers
+
+
+def reference_cells(notebook: Path, grade_ids: Iterable[str], what: str = "the reference answers") -> dict[str, str]:
+    """grade id -> reference answer, for each of ``grade_ids``, from the solution notebook at ``notebook``.
+
+    The instructor commands that train with the lesson's own answers (``seqlab store-lm``, ``store-gpt``,
+    ``showdown``) read them here.
+
+    Raises:
+        ToolError: the notebook does not exist, or has no solution cell with one of the grade ids.
+    """
+    if not notebook.is_file():
+        raise ToolError(f"{notebook}: no such notebook ({what} come from it; see --solution)")
+    answers = reference_answers(nbformat.read(notebook, as_version=4))
+    for grade_id in grade_ids:
+        if grade_id not in answers:
+            raise ToolError(f"{notebook} has no solution cell with grade id {grade_id!r}")
+    return {grade_id: answers[grade_id] for grade_id in grade_ids}
 
 
 def make_submission(release_nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
