@@ -179,9 +179,9 @@ def _read_weights(model: torch.nn.Module, path: Path) -> None:
     and the file does not (a student's registered mask, say) keep their values.
     """
     state = torch.load(path, weights_only=True)
-    missing, unexpected = model.load_state_dict({name: t.to(torch.float32) for name, t in state.items()}, strict=False)
-    parameters = dict(model.named_parameters())
-    missing_parameters = [name for name in missing if name in parameters]
+    _, unexpected = model.load_state_dict({name: t.to(torch.float32) for name, t in state.items()}, strict=False)
+    loaded = {id(t) for name, t in model.state_dict(keep_vars=True).items() if name in state}  # aliases count once
+    missing_parameters = [name for name, p in model.named_parameters() if id(p) not in loaded]
     if unexpected or missing_parameters:
         raise ValueError(
             f"the stored weights {path.name} do not fit this model: parameters missing from the file "
