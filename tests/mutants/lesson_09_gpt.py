@@ -304,6 +304,26 @@ class CausalSelfAttention(nn.Module):
             "    if use_cache and max_new_tokens:\n        model.step(tokens[:, -1:], caches)\n    return tokens",
         ),
     ),  # fmt: skip
+    Mutant(
+        GENERATE,
+        "the prompt read before the loop even when no token is asked for (passes the visible tests)",
+        "bug",
+        """
+@torch.no_grad()
+def generate(model, prompt, max_new_tokens, temperature, top_k, generator, use_cache=True):
+    tokens = prompt.clone()
+    if use_cache:
+        logits, caches = model.step(tokens, None)
+    for i in range(max_new_tokens):
+        if not use_cache:
+            logits = model(tokens)
+        next_token = sample_next_token(logits[:, -1], temperature, top_k, generator)
+        tokens = torch.cat([tokens, next_token.unsqueeze(1)], dim=1)
+        if use_cache and i < max_new_tokens - 1:
+            logits, caches = model.step(tokens[:, -1:], caches)
+    return tokens
+""",
+    ),
     correct(
         GENERATE,
         "the prompt read one token at a time, new tokens collected in a list",
