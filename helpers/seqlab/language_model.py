@@ -200,27 +200,42 @@ def save_stored_model(
     folder: Path | None = None,
 ) -> tuple[Path, Path]:
     """Store the weights (float16, to keep the package small) and the record; the two paths."""
-    weights_path, record_path = stored_model_paths(folder)
+    return _save_run(STORED_NAME, model, recipe, losses, validation, command, folder)
+
+
+def _save_run(
+    name: str, model: torch.nn.Module, recipe: Any, losses: list[float], validation: list[tuple[int, float]],
+    command: str, folder: Path | None, **extra: float,
+) -> tuple[Path, Path]:  # fmt: skip
+    """Weights (float16) and record (recipe, losses, validation, ``extra``, who made it) of a stored run."""
+    weights_path, record_path = stored_model_paths(folder, name)
     _write_weights(model, weights_path)
     record = {
         "recipe": dataclasses.asdict(recipe),
         "vocab_size": model.vocab_size,
         "losses": [round(x, 6) for x in losses],
         "validation": [[step, round(ppl, 4)] for step, ppl in validation],
+        **extra,
         "made_by": _made_by(command),
     }
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return weights_path, record_path
 
 
+def _read_record(name: str, folder: Path | None) -> tuple[dict[str, Any], Path, list[tuple[int, float]]]:
+    """A stored run's record, its weights' path, and its validation pairs."""
+    weights_path, record_path = stored_model_paths(folder, name)
+    record: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+    validation = [(int(step), float(ppl)) for step, ppl in record["validation"]]
+    return record, weights_path, validation
+
+
 def load_stored_model(folder: Path | None = None) -> StoredLanguageModel:
     """The stored model (float32 weights from the float16 file, eval mode) and its record."""
-    weights_path, record_path = stored_model_paths(folder)
-    record: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+    record, weights_path, validation = _read_record(STORED_NAME, folder)
     recipe = LanguageModelRecipe(**record["recipe"])
     model = CharLanguageModel(record["vocab_size"], recipe.embed_dim, recipe.hidden_size, recipe.kind, recipe.dropout)
     _read_weights(model, weights_path)
-    validation = [(int(step), float(ppl)) for step, ppl in record["validation"]]
     return StoredLanguageModel(model, recipe, list(record["losses"]), validation, dict(record["made_by"]))
 
 
@@ -314,19 +329,8 @@ def save_stored_gpt(
     model: GPT, recipe: GPTRecipe, losses: list[float], validation: list[tuple[int, float]], seconds: float,
     command: str, folder: Path | None = None,
 ) -> tuple[Path, Path]:  # fmt: skip
-    """Store the GPT's weights (float16) and its record; the two paths."""
-    weights_path, record_path = stored_model_paths(folder, STORED_GPT_NAME)
-    _write_weights(model, weights_path)
-    record = {
-        "recipe": dataclasses.asdict(recipe),
-        "vocab_size": model.vocab_size,
-        "losses": [round(x, 6) for x in losses],
-        "validation": [[step, round(ppl, 4)] for step, ppl in validation],
-        "seconds": round(seconds, 1),
-        "made_by": _made_by(command),
-    }
-    record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return weights_path, record_path
+    """Store the GPT's weights (float16) and its record, with the seconds its training took; the two paths."""
+    return _save_run(STORED_GPT_NAME, model, recipe, losses, validation, command, folder, seconds=round(seconds, 1))
 
 
 def load_stored_gpt(block: Callable[[int, int, int], torch.nn.Module], folder: Path | None = None) -> StoredGPT:
@@ -335,12 +339,10 @@ def load_stored_gpt(block: Callable[[int, int, int], torch.nn.Module], folder: P
     The weights are copied by parameter name (``blocks.0.attn.W_q.weight``, ``blocks.0.norm1.bias``, …), so any block
     with lesson 09's attribute names loads them, whatever order it creates its submodules in.
     """
-    weights_path, record_path = stored_model_paths(folder, STORED_GPT_NAME)
-    record: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+    record, weights_path, validation = _read_record(STORED_GPT_NAME, folder)
     recipe = GPTRecipe(**record["recipe"])
     model = build_gpt(recipe, record["vocab_size"], block)
     _read_weights(model, weights_path)
-    validation = [(int(step), float(ppl)) for step, ppl in record["validation"]]
     return StoredGPT(model, recipe, list(record["losses"]), validation, float(record["seconds"]),
                      dict(record["made_by"]))  # fmt: skip
 

@@ -1,12 +1,12 @@
 """Mutants for lesson 08_language_model.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
-changed in one place (``_change``: old text -> new text, each found exactly once), or with a whole alternative.
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "08_language_model"
 
@@ -82,21 +82,8 @@ REFERENCE = {
 }
 
 
-def _change(grade_id: str, *edits: tuple[str, str]) -> str:
-    """The reference answer of ``grade_id`` with each ``old`` (found exactly once) replaced by ``new``."""
-    source = REFERENCE[grade_id]
-    for old, new in edits:
-        assert source.count(old) == 1, f"{grade_id}: {old!r} should occur once in the reference"
-        source = source.replace(old, new)
-    return source
-
-
-def bug(grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
-    return Mutant(grade_id, name, "bug", _change(grade_id, *edits))
-
-
-def correct(grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
-    return Mutant(grade_id, name, "correct", _change(grade_id, *edits))
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
 
 
 DRAW = "starts = torch.randint(0, len(tokens) - block_size, (batch_size,), generator=generator)"

@@ -1,12 +1,12 @@
 """Mutants for lesson 09_gpt.
 
 Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
-changed in one place (``_change``: old text -> new text, each found exactly once).  ``kind="bug"``: the exercise's
+changed in one place (``Edits``: old text -> new text, each found exactly once).  ``kind="bug"``: the exercise's
 test cells must lose some of their points.  ``kind="correct"``: the whole submission must keep full marks.  The cell
 ``09-from-lesson-08`` (the student's lesson 08 functions, pasted) is not an exercise: no test cell reads it.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "09_gpt"
 
@@ -93,21 +93,8 @@ def generate(model, prompt, max_new_tokens, temperature, top_k, generator, use_c
 }
 
 
-def _change(grade_id: str, *edits: tuple[str, str]) -> str:
-    """The reference answer of ``grade_id`` with each ``old`` (found exactly once) replaced by ``new``."""
-    source = REFERENCE[grade_id]
-    for old, new in edits:
-        assert source.count(old) == 1, f"{grade_id}: {old!r} should occur once in the reference"
-        source = source.replace(old, new)
-    return source
-
-
-def bug(grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
-    return Mutant(grade_id, name, "bug", _change(grade_id, *edits))
-
-
-def correct(grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
-    return Mutant(grade_id, name, "correct", _change(grade_id, *edits))
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
 
 
 MASK = 'weights = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)'

@@ -26,3 +26,28 @@ class Mutant:
     @property
     def tests_id(self) -> str:
         return f"{self.grade_id}-tests"
+
+
+class Edits:
+    """Mutants written as changes of a lesson's reference answers: ``old`` text -> ``new`` text, each found once.
+
+    ``edits = Edits(REFERENCE)`` (grade id -> the reference answer as a student would type it), then
+    ``edits.bug(grade_id, name, (old, new), ...)`` or ``edits.correct(...)``: a reader sees the change in one line.
+    """
+
+    def __init__(self, reference: dict[str, str]) -> None:
+        self.reference = reference
+
+    def change(self, grade_id: str, *edits: tuple[str, str]) -> str:
+        """The reference answer of ``grade_id`` with each ``old`` (found exactly once) replaced by ``new``."""
+        source = self.reference[grade_id]
+        for old, new in edits:
+            assert source.count(old) == 1, f"{grade_id}: {old!r} should occur once in the reference"
+            source = source.replace(old, new)
+        return source
+
+    def bug(self, grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
+        return Mutant(grade_id, name, "bug", self.change(grade_id, *edits))
+
+    def correct(self, grade_id: str, name: str, *edits: tuple[str, str]) -> Mutant:
+        return Mutant(grade_id, name, "correct", self.change(grade_id, *edits))
