@@ -378,7 +378,10 @@ class GPT(nn.Module):
                     module.reset_parameters()
             for block in self.blocks:
                 for name in ("attn.W_o", "ff2"):
-                    layer = block.get_submodule(name) if _has_submodule(block, name) else None
+                    try:
+                        layer = block.get_submodule(name)
+                    except AttributeError:  # a block without that part: nothing to scale
+                        continue
                     if isinstance(layer, nn.Linear):
                         layer.weight.normal_(0.0, 0.02 / math.sqrt(2 * num_layers))
 
@@ -412,11 +415,3 @@ class GPT(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, T) int64 ids → (B, T, V) logits, every position attending to itself and the ones before."""
         return self.step(tokens)[0]
-
-
-def _has_submodule(module: nn.Module, dotted: str) -> bool:
-    try:
-        module.get_submodule(dotted)
-    except AttributeError:
-        return False
-    return True

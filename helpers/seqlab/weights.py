@@ -813,12 +813,14 @@ class TorchCausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cache: object = None) -> tuple[torch.Tensor, object]:
         """(B, T, d_model) -> ((B, T, d_model), a marker in place of a cache)."""
         self.received_cache = cache
-        y, _ = _causal_mha(self, x, need_weights=False)
+        y, _ = _causal_mha(self, x, self.num_heads, need_weights=False)
         self.returned_cache = ("TorchCausalSelfAttention keeps no cache", object())
         return y, self.returned_cache
 
 
-def _causal_mha(attn: nn.Module, x: torch.Tensor, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _causal_mha(
+    attn: nn.Module, x: torch.Tensor, num_heads: int, need_weights: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """PyTorch's multi-head attention of ``x`` (B, T, d) with ``attn``'s W_q, W_k, W_v, W_o and a causal mask."""
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         raise ValueError(f"x should be a (B, T, d_model) tensor, got {getattr(x, 'shape', type(x).__name__)}")
@@ -828,7 +830,7 @@ def _causal_mha(attn: nn.Module, x: torch.Tensor, need_weights: bool) -> tuple[t
     qkv = ("W_q", "W_k", "W_v")
     seq_first = x.transpose(0, 1)  # (T, B, d): the functional form's layout
     y, w = nn.functional.multi_head_attention_forward(
-        seq_first, seq_first, seq_first, d, attn.num_heads,
+        seq_first, seq_first, seq_first, d, num_heads,
         torch.cat([parts[n].weight for n in qkv]), torch.cat([parts[n].bias for n in qkv]),
         None, None, False, 0.0, parts["W_o"].weight, parts["W_o"].bias,
         training=False, need_weights=need_weights, attn_mask=later, average_attn_weights=False,
@@ -849,16 +851,8 @@ def causal_attention_weights(attn: nn.Module, x: torch.Tensor, num_heads: int) -
     """
     if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
         raise ValueError(f"num_heads should be a positive int, got {num_heads!r}")
-
-    class _Heads:  # the projections of attn with the number of heads given
-        pass
-
-    view = _Heads()
-    for name in ("W_q", "W_k", "W_v", "W_o"):
-        setattr(view, name, getattr(attn, name, None))
-    view.num_heads = num_heads  # type: ignore[attr-defined]
     with torch.no_grad():
-        _, w = _causal_mha(view, x, need_weights=True)  # type: ignore[arg-type]
+        _, w = _causal_mha(attn, x, num_heads, need_weights=True)
     return w
 
 
