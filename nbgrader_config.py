@@ -27,16 +27,16 @@ c.CourseDirectory.db_url = os.environ.get("SEQLAB_GRADEBOOK_URL") or "sqlite:///
 
 # What students receive hides the hidden tests: `nbgrader generate_feedback` and the formgrader's feedback buttons
 # (whose files `nbgrader release_feedback` hands out) show each test cell's result and message, never a hidden
-# test's code, output or traceback (seqlab.tools.feedback; `seqlab grade` sets the same).  Named as strings so
+# test's code, output or traceback (seqlab.tools.grading.feedback; `seqlab grade` sets the same).  Named as strings so
 # that loading this file imports nothing.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "seqlab.tools.feedback.HideHiddenTests",
+    "seqlab.tools.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
 # Validate (the students' button) runs each cell with these limits: generous, since a shared hub or a busy
-# laptop may be several times slower than the grading machine (seqlab.tools.check has the same numbers;
+# laptop may be several times slower than the grading machine (seqlab.tools.grading.check has the same numbers;
 # `seqlab grade` sets its own limits, 60 s per cell by default).
 c.Execute.timeout = 180
 c.Execute.startup_timeout = 300

@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from seqlab.tools.course import Course  # noqa: E402
 from seqlab.tools.execute import execute_notebook  # noqa: E402
-from seqlab.tools.grade import grade, grade_one, prepare_gradebook  # noqa: E402
-from seqlab.tools.workspace import Workspace  # noqa: E402
+from seqlab.tools.grading.grade import GradingRun, grade, grade_one  # noqa: E402
+from seqlab.tools.grading.gradebooks import prepare_gradebook  # noqa: E402
+from seqlab.tools.grading.workspace import Workspace  # noqa: E402
 from tests.support import submission  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def time_grading(course: Course, lesson: str, scratch: Path) -> tuple[float, flo
     nbformat.write(submission(lesson), folder / "student.ipynb")
     workspace = Workspace(scratch / "workspace")
     start = time.perf_counter()
-    grade(course, folder, lesson, workspace, log=lambda _: None)
+    grade(GradingRun(course, folder, lesson, workspace, log=lambda _: None))
     whole = time.perf_counter() - start
     prepare_gradebook(course, lesson, workspace.template(lesson), 60)
     start = time.perf_counter()

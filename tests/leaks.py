@@ -1,6 +1,7 @@
 """A detector of hidden tests in what a student receives (issue "hidden tests stay hidden").
 
-Written independently of :mod:`seqlab.tools.feedback` (which strips them), so that the two do not share a blind spot.
+Written independently of :mod:`seqlab.tools.grading.feedback` (which strips them), so that the two do not share a
+blind spot.
 
 **What counts as secret**, per lesson, from the solution notebook's test cells (every ``### BEGIN HIDDEN TESTS`` …
 ``### END HIDDEN TESTS`` block):

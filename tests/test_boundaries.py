@@ -57,7 +57,7 @@ def test_student_modules_found():
         "from seqlab import tools",
         "from .tools.course import find_course",
         "from . import tools",
-        "def f():\n    from seqlab.tools.grade import main\n",
+        "def f():\n    from seqlab.tools.grading.grade import main\n",
     ],
 )
 def test_import_detector_catches_tool_imports(source):

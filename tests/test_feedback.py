@@ -1,4 +1,4 @@
-"""Hidden tests stay hidden in what a student receives: seqlab.tools.feedback, and the detector that proves it.
+"""Hidden tests stay hidden in what a student receives: seqlab.tools.grading.feedback, and the detector that proves it.
 
 Fast (no kernel, no grading): the stripping on hand-made cells, and for every lesson nbgrader's own
 ``GenerateFeedback`` run on the solution notebook taken as an autograded notebook (its test cells hold the hidden
@@ -20,7 +20,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 from traitlets.config import Config, PyFileConfigLoader
 
-from seqlab.tools.feedback import (
+from seqlab.tools.grading.feedback import (
     FEEDBACK_PREPROCESSORS,
     NOT_IMPLEMENTED,
     PLACEHOLDER,
@@ -223,7 +223,7 @@ def test_detector_finds_every_hidden_line_without_stripping_and_none_with_it(tmp
     out = REPO / "_build" / "feedback"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"without-stripping-{lesson}.txt").write_text(
-        f"nbgrader GenerateFeedback without seqlab.tools.feedback, {lesson} (solution notebook as autograded, "
+        f"nbgrader GenerateFeedback without seqlab.tools.grading.feedback, {lesson} (solution notebook as autograded, "
         f"one hidden test failing): {len(found_lines)} of {len(secrets.lines)} hidden lines and "
         f"{len(found_names)} of {len(secrets.names)} hidden names found\n" + "".join(f"{leak}\n" for leak in plain),
         encoding="utf-8",

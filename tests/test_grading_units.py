@@ -21,9 +21,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from seqlab.tools.grade import StudentResult, _write_csv, check_notebook, submission_time_limit
-from seqlab.tools.grade_worker import copy_submission
-from seqlab.tools.limits import (
+from seqlab.tools.grading.collect import why_not_gradable
+from seqlab.tools.grading.executor import (
+    MAX_ANSI_CODES,
+    MAX_ERROR_CHARS,
+    cap_escape_codes,
+    death_cause,
+    safe_content,
+    score_from_errors_only,
+)
+from seqlab.tools.grading.grade import submission_time_limit
+from seqlab.tools.grading.limits import (
     LAUNCHER,
     MAX_RESTARTS,
     TIME_LIMIT_ENV,
@@ -36,17 +44,11 @@ from seqlab.tools.limits import (
     parse_size,
     probe,
 )
-from seqlab.tools.pool import Job, run_pool
-from seqlab.tools.records import load_current, save, sha256_of, write_atomically
-from seqlab.tools.resilient import (
-    MAX_ANSI_CODES,
-    MAX_ERROR_CHARS,
-    cap_escape_codes,
-    death_cause,
-    safe_content,
-    score_from_errors_only,
-)
-from seqlab.tools.sandbox_launch import is_mount_point, mount_quota, unmount_quota
+from seqlab.tools.grading.pool import Job, run_pool
+from seqlab.tools.grading.records import StudentResult, load_current, save, sha256_of, write_atomically
+from seqlab.tools.grading.report import write_csv
+from seqlab.tools.grading.sandbox_launch import is_mount_point, mount_quota, unmount_quota
+from seqlab.tools.grading.worker import copy_submission
 from tests.support import COURSE, student_notebook
 
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
@@ -196,7 +198,13 @@ def test_pool_runs_jobs_concurrently_and_stops_the_slow_one(tmp_path):
     jobs = [
         Job("slow", sleeper, str(tmp_path), timeout=1),
         Job("quick", [sys.executable, "-c", "print('hello')"], str(tmp_path), timeout=30),
-        Job("forked", [sys.executable, "-m", "x", "a", "b"], str(tmp_path), timeout=30, entry=_echo_main),
+        Job(
+            "forked",
+            [sys.executable, "-m", "x", "a", "b"],
+            str(tmp_path),
+            timeout=30,
+            entry=lambda: _echo_main(["a", "b"]),
+        ),
     ]
     seen = {}
     run_pool(jobs, 2, lambda job, outcome: seen.setdefault(job.key, outcome))
@@ -228,7 +236,7 @@ def test_write_atomically_replaces_whole_files(tmp_path):
 def test_grades_csv_keeps_student_text_out_of_spreadsheet_formulas(tmp_path):
     results = [StudentResult("ann", "ann.ipynb", notes=["=HYPERLINK(evil)"], scores={"a-tests": 1.0})]
     path = tmp_path / "grades.csv"
-    _write_csv(path, "01_rnn", [("a-tests", 2.0)], results, 2.0)
+    write_csv(path, "01_rnn", [("a-tests", 2.0)], results, 2.0)
     assert "'=HYPERLINK(evil)" in path.read_text(encoding="utf-8")
 
 
@@ -243,22 +251,22 @@ GRADE_IDS = {"01-rnn-cell", "01-rnn-cell-tests"}
         ('{"cells": 3}', "not a valid notebook"),
     ],
 )
-def test_check_notebook_refuses_what_is_not_a_notebook(tmp_path, content, problem):
+def test_why_not_gradable_refuses_what_is_not_a_notebook(tmp_path, content, problem):
     path = tmp_path / "x.ipynb"
     path.write_text(content, encoding="utf-8")
-    assert problem in check_notebook(path, "01_rnn", GRADE_IDS)
+    assert problem in why_not_gradable(path, "01_rnn", GRADE_IDS)
 
 
-def test_check_notebook_refuses_another_lesson_and_accepts_this_one(tmp_path):
+def test_why_not_gradable_refuses_another_lesson_and_accepts_this_one(tmp_path):
     nb = student_notebook("01_rnn")
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
-    assert check_notebook(path, "01_rnn", GRADE_IDS) is None
+    assert why_not_gradable(path, "01_rnn", GRADE_IDS) is None
     for cell in nb.cells:
         if "grade_id" in cell.metadata.get("nbgrader", {}):
             cell.metadata["nbgrader"]["grade_id"] = "02-" + cell.metadata["nbgrader"]["grade_id"][3:]
     nbformat.write(nb, path)
-    assert "not the 01_rnn notebook" in check_notebook(path, "01_rnn", GRADE_IDS)
+    assert "not the 01_rnn notebook" in why_not_gradable(path, "01_rnn", GRADE_IDS)
 
 
 def test_copy_submission_restores_released_metadata(tmp_path):
@@ -300,7 +308,7 @@ def test_launcher_gives_the_kernel_a_clean_environment(monkeypatch):
 
 
 def test_stale_work_folders_of_dead_workers_are_removed(tmp_path, monkeypatch):
-    from seqlab.tools import sandbox
+    from seqlab.tools.grading import sandbox
 
     monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -414,7 +422,7 @@ def test_a_class_zip_refuses_bad_entries_one_row_each_and_reads_none_whole(tmp_p
     """Issue 21, kind 5: a damaged, oversized or duplicated entry or a folder named like a notebook costs its own row,
     nbgrader's collected layout (every notebook named <lesson>.ipynb) is read per student, and no entry is read
     into memory whole."""
-    from seqlab.tools.grade import collect_submissions
+    from seqlab.tools.grading.collect import collect_submissions
     from tests.hostile.lesson_01_rnn import write_class_zip
 
     honest = nbformat.writes(student_notebook("01_rnn")).encode("utf-8")
@@ -442,7 +450,7 @@ def test_a_class_zip_refuses_bad_entries_one_row_each_and_reads_none_whole(tmp_p
 def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
     """The README's table of what is enforced where (issue 21's closing note) quotes the numbers the code uses,
     names every mechanism and says what each leaves possible."""
-    from seqlab.tools import grade, limits, resilient, sandbox
+    from seqlab.tools.grading import collect, executor, limits, sandbox
 
     text = " ".join((COURSE.root / "README.md").read_text(encoding="utf-8").split())
     table = text[text.index("**What is enforced where.**") : text.index("- **Survives.**")]
@@ -454,10 +462,10 @@ def test_readme_says_what_is_enforced_where_with_the_graders_own_numbers():
         f"`/tmp` ({sandbox.TMP_SIZE // 2**20} MiB)",
         f"`/dev/shm` ({sandbox.SHM_SIZE // 2**20} MiB)",
         f"a disk quota of {limits.Limits().disk // 2**20} MiB in the work folder (`--disk`",
-        f"cut to {resilient.MAX_ERROR_CHARS:,} characters".replace(",", " "),
-        f"hold {resilient.MAX_ANSI_CODES:,} in all".replace(",", " "),
-        f"over {grade.MAX_NOTEBOOK_BYTES // 2**20} MiB refused unread",
-        f"more than {resilient.ResilientExecute.max_children.default_value} processes at once",
+        f"cut to {executor.MAX_ERROR_CHARS:,} characters".replace(",", " "),
+        f"hold {executor.MAX_ANSI_CODES:,} in all".replace(",", " "),
+        f"over {collect.MAX_NOTEBOOK_BYTES // 2**20} MiB refused unread",
+        f"more than {executor.ResilientExecute.max_children.default_value} processes at once",
     ):
         assert quoted in table, quoted
     total = f"{1 + limits.MAX_RESTARTS} kernels (the first and up to {limits.MAX_RESTARTS} restarts"
@@ -484,7 +492,7 @@ print(os.path.exists("/proc/cpuinfo") and os.path.exists("/proc/self/status"))
 def test_probe_says_whether_a_disk_quota_is_enforced():
     """Issue 21, kind 3 (disk with no quota): the probe says whether a size-capped tmpfs can go over a work folder
     (root on Linux), the log line names the quota, and a sandbox without it mounts nothing."""
-    from seqlab.tools.sandbox import KernelSandbox
+    from seqlab.tools.grading.sandbox import KernelSandbox
 
     capabilities = probe()
     assert capabilities.disk_quota == LINUX_ROOT, capabilities.problems
@@ -504,7 +512,7 @@ def test_probe_says_whether_a_disk_quota_is_enforced():
 
 def test_no_disk_quota_for_an_ordinary_user(monkeypatch):
     """Not root: the probe says the quota is not enforced, and why (grading goes on without it)."""
-    from seqlab.tools.limits import disk_quota_works
+    from seqlab.tools.grading.limits import disk_quota_works
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     works, reason = disk_quota_works()
@@ -549,7 +557,7 @@ def test_a_kernel_fills_its_quota_and_the_stale_clean_up_unmounts_it():
     """The kernel's work folder stops at ``Limits.disk`` (the grader's tmpfs, seen from the kernel's own mount
     namespace), ``/tmp`` and ``/var/tmp`` at the private /tmp's size; a worker killed before ``close()`` leaves the
     mount, and :func:`clean_up_after` takes it off with the folder."""
-    from seqlab.tools.sandbox import TMP_SIZE, KernelSandbox, clean_up_after
+    from seqlab.tools.grading.sandbox import TMP_SIZE, KernelSandbox, clean_up_after
 
     sandbox = KernelSandbox(Limits(disk=128 * 2**20), probe(), [], "filler")
     assert sandbox.quota and is_mount_point(str(sandbox.home))
@@ -611,7 +619,7 @@ def test_launcher_counts_memfd_and_shared_memory_in_a_memory_cgroup():
 
 @pytest.mark.skipif(not LINUX_ROOT, reason="a memory cgroup needs root on Linux")
 def test_each_submission_gets_a_memory_cgroup_that_goes_with_it():
-    from seqlab.tools.sandbox import KernelSandbox
+    from seqlab.tools.grading.sandbox import KernelSandbox
 
     sandbox = KernelSandbox(Limits(memory=2**31), probe(), [], "student")
     spec = sandbox.spec(str(sandbox.home / "connection.json"))

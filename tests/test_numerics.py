@@ -102,8 +102,8 @@ def test_every_way_of_starting_a_kernel_sets_the_pin():
     config = namespace["c"]
     assert numerics.PINNED_ENVIRONMENT.items() <= config.Spawner.environment.items()
     assert numerics.PINNED_ENVIRONMENT.items() <= config.JupyterHub.services[0]["environment"].items()
-    from seqlab.tools.limits import Limits, probe
-    from seqlab.tools.sandbox import KernelSandbox
+    from seqlab.tools.grading.limits import Limits, probe
+    from seqlab.tools.grading.sandbox import KernelSandbox
 
     sandbox = KernelSandbox(Limits(), probe(), hide=[], label="pin")
     try:

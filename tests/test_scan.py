@@ -1,4 +1,4 @@
-"""The static scan of submissions (seqlab.tools.scan): what it flags, with the cell and line, and that no honest
+"""The static scan of submissions (seqlab.tools.grading.scan): what it flags, with the cell and line, and that no honest
 answer of any lesson (reference answers, correct alternatives, the bugs of the mutation catalogues) is flagged."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 import tests.mutants
-from seqlab.tools.scan import (
+from seqlab.tools.grading.scan import (
     CTYPES,
     DYNAMIC,
     FILES,

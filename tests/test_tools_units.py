@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.tools.check import GradedCell, all_passed, format_table
 from seqlab.tools.course import ToolError, kernel_environment
-from seqlab.tools.grade import StudentResult, _write_csv, collect_submissions
+from seqlab.tools.grading.check import GradedCell, all_passed, format_table
+from seqlab.tools.grading.collect import collect_submissions
+from seqlab.tools.grading.records import StudentResult
+from seqlab.tools.grading.report import write_csv
 from seqlab.tools.submissions import make_submission, reference_answers
 from tests.support import solution_notebook, student_notebook
 
@@ -65,9 +67,9 @@ def test_collect_submissions_from_a_folder_and_a_zip(tmp_path):
 
 
 def test_one_bad_file_is_refused_alone(tmp_path, monkeypatch):
-    from seqlab.tools import grade as grading
+    from seqlab.tools.grading import collect
 
-    monkeypatch.setattr(grading, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(collect, "MAX_NOTEBOOK_BYTES", 1000)
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "ann.ipynb").write_text("{}", encoding="utf-8")
@@ -97,7 +99,7 @@ def test_every_csv_cell_is_safe_in_a_spreadsheet(tmp_path):
         StudentResult("ann", "@ann.ipynb", status="graded", scores={"a": -1.0}),
     ]
     path = tmp_path / "grades.csv"
-    _write_csv(path, "01_rnn", [("a", 2.0)], results, 2.0)
+    write_csv(path, "01_rnn", [("a", 2.0)], results, 2.0)
     rows = list(csv.reader(path.open(encoding="utf-8")))
     cells = [cell for row in rows for cell in row]
     assert not any(cell[:1] in "=+@" and cell for cell in cells)
@@ -142,7 +144,7 @@ def test_collect_submissions_refuses_a_plain_file(tmp_path):
 def test_grades_csv_is_written_whole(tmp_path):
     results = [StudentResult("ann", "ann.ipynb", scores={"a-tests": 2.0, "b-tests": 0.0}, notes=["cell 3 timed out"])]
     path = tmp_path / "grades.csv"
-    _write_csv(path, "01_rnn", [("a-tests", 2.0), ("b-tests", 3.0)], results, 5.0)
+    write_csv(path, "01_rnn", [("a-tests", 2.0), ("b-tests", 3.0)], results, 5.0)
     assert path.read_text(encoding="utf-8").splitlines() == [
         "student_id,lesson,status,score,max_score,a-tests (2),b-tests (3),notes,submission",
         "ann,01_rnn,graded,2,5,2,0,cell 3 timed out,ann.ipynb",

@@ -17,7 +17,7 @@ c.Exchange.root = os.environ.get("SEQLAB_HUB_EXCHANGE", "/srv/nbgrader/exchange"
 # seqlab must be installed where feedback is generated (it is, wherever the course's notebooks run).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "seqlab.tools.feedback.HideHiddenTests",
+    "seqlab.tools.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from seqlab.tools.limits import probe
+from seqlab.tools.grading.limits import probe
 from seqlab.tools.submissions import reference_answers
 from tests.support import solution_notebook, student_notebook, submission
 

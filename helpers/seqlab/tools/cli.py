@@ -41,7 +41,7 @@ def _execute(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from seqlab.tools.check import all_passed, check_notebook, format_table
+    from seqlab.tools.grading.check import all_passed, check_notebook, format_table
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -52,9 +52,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from seqlab.tools.grade import grade
-    from seqlab.tools.limits import Limits, parse_size
-    from seqlab.tools.workspace import GRADEBOOK_URL_ENV, Workspace, check_gradebook_url
+    from seqlab.tools.grading.grade import GradingRun, grade
+    from seqlab.tools.grading.limits import Limits, parse_size
+    from seqlab.tools.grading.workspace import GRADEBOOK_URL_ENV, Workspace, check_gradebook_url
 
     course = find_course()
     gradebook = args.gradebook or os.environ.get(GRADEBOOK_URL_ENV) or None
@@ -71,8 +71,8 @@ def _grade(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.timeout < 1 or (args.cpu_time is not None and args.cpu_time < 1):
         raise ToolError("--workers, --timeout and --cpu-time must be positive")
     limits = Limits(timeout=args.timeout, memory=memory, cpu_time=args.cpu_time, disk=disk)
-    _, results = grade(course, Path(args.submissions).resolve(), args.lesson, workspace, limits, args.workers)
-    problems = [r for r in results if r.needs_attention]
+    run = GradingRun(course, Path(args.submissions).resolve(), args.lesson, workspace, limits, args.workers)
+    problems = [r for r in grade(run).results if r.needs_attention]
     if problems:
         print(f"{len(problems)} submission(s) need attention: {', '.join(r.student for r in problems)}")
         for r in problems:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+#: The nbgrader course id: every gradebook, the exchange and the hub's service and groups are named by it.
+COURSE_ID = "seqmodels"
 #: Seconds a cell may run while a student validates.  More than the grader's 60: a shared hub or a busy laptop
 #: can be several times slower than the grading machine, and validation must not fail for that.
 VALIDATE_CELL_TIMEOUT = 180

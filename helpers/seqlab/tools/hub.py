@@ -5,7 +5,7 @@ the service, unsandboxed, as the course account that owns the solutions and the 
 that request itself, before nbgrader sees it, with a message that names the command doing the job instead
 (`seqlab grade`: sandboxed, in parallel, and its next run brings the scores graded by hand into grades.csv and the
 feedback).  Every other part of the formgrader works as usual: releasing and collecting assignments, grading
-written answers, generating feedback (hidden tests stripped, :mod:`seqlab.tools.feedback`) and releasing it.
+written answers, generating feedback (hidden tests stripped, :mod:`seqlab.tools.grading.feedback`) and releasing it.
 
 Enabled by deploy/formgrader/jupyter_server_config.py, in the service only.  tests/test_hub.py presses the button.
 """

@@ -1,9 +1,11 @@
 """``seqlab check NOTEBOOK``: what a student runs before submitting.
 
-It executes a copy of the notebook the way the grader does (fresh kernel, demos shrunk, a time
-limit per cell, errors do not stop the run) and prints one row per graded test cell: points and
+It executes a copy of the notebook the way the grader does, with the grader's own executor
+(:func:`seqlab.tools.grading.executor.run_notebook`: a fresh kernel in a sandbox of the same kind, demos
+shrunk, a time limit per cell, errors do not stop the run, the interpreter restored and the checks probed
+before every test cell, a test cell scored by its errors only) and prints one row per graded test cell: points and
 the first failure's type and message, as the feedback shows it (no traceback, no code:
-:mod:`seqlab.tools.feedback`).  Unlike ``nbgrader validate`` it exits non-zero when anything fails.
+:mod:`seqlab.tools.grading.feedback`).  Unlike ``nbgrader validate`` it exits non-zero when anything fails.
 Hidden tests are not in a student's notebook, so passing here is necessary, not sufficient.
 """
 
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
 
-from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT, VALIDATE_CELL_TIMEOUT, ToolError, kernel_environment
-from seqlab.tools.feedback import first_failure
+from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, kernel_environment
+from seqlab.tools.grading.executor import FLAGGED_EVENTS, run_notebook
+from seqlab.tools.grading.feedback import first_failure
+from seqlab.tools.grading.limits import Limits, probe
+from seqlab.tools.grading.sandbox import KernelSandbox
+
+__all__ = ["GradedCell", "all_passed", "check_notebook", "format_table"]
 
 
 @dataclass
@@ -49,28 +54,21 @@ def check_notebook(path: Path, timeout: int = VALIDATE_CELL_TIMEOUT) -> tuple[li
     """Execute ``path`` like the grader and score its test cells.
 
     Returns:
-        The per-cell results and, if the kernel died, a note saying so.
+        The per-cell results and a note on what stopped cells from running as written (a kernel that died, checks
+        that were tampered with), or None.
     """
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as error:  # invalid JSON, not a notebook, unreadable
         raise ToolError(f"{path}: not a readable notebook ({error})") from error
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        startup_timeout=KERNEL_STARTUP_TIMEOUT,
-        interrupt_on_timeout=True,
-        allow_errors=True,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-        record_timing=False,
-    )
-    note = None
+    limits = Limits(timeout=timeout)
+    sandbox = KernelSandbox(limits, probe(), hide=[], label="check")
     try:
         with kernel_environment(NBGRADER_EXECUTION="validate"):
-            client.execute()
-    except DeadKernelError:
-        note = "the kernel died while running the notebook; the cells after that point did not run"
+            events = run_notebook(nb, str(path.parent.resolve()), timeout, sandbox, limits.output)
+    finally:
+        sandbox.close()
+    note = "; ".join(e["message"] for e in events if e["kind"] in FLAGGED_EVENTS) or None
 
     results = []
     for index, meta in _grade_cells(nb):
@@ -81,7 +79,7 @@ def check_notebook(path: Path, timeout: int = VALIDATE_CELL_TIMEOUT) -> tuple[li
             results.append(GradedCell(grade_id, points, 0.0, "graded by hand", manual=True))
             continue
         ran = cell.get("execution_count") is not None
-        error = _first_error(cell) if ran else "did not run"
+        error = _first_error(cell) or (None if ran else "did not run")
         results.append(GradedCell(grade_id, points, 0.0 if error else points, error or ""))
     return results, note
 

@@ -2,7 +2,7 @@
 
 :class:`Limits` holds the instructor's settings (``seqlab grade --timeout --memory --cpu-time --disk``);
 :func:`probe` finds out once per run which of them the platform enforces, by starting a tiny
-sandboxed Python through :mod:`seqlab.tools.sandbox_launch`; :func:`describe` says it in one line
+sandboxed Python through :mod:`seqlab.tools.grading.sandbox_launch`; :func:`describe` says it in one line
 for the grading log.  What is enforced where:
 
 ========================  ===========================  ==================  =========
@@ -158,7 +158,7 @@ def memory_cgroup_base() -> tuple[str, str]:
 
 def disk_quota_works() -> tuple[bool, str]:
     """``(True, "")`` if a size-capped tmpfs can be mounted over a work folder here (and taken off), else why not."""
-    from seqlab.tools.sandbox_launch import CannotEnforce, is_mount_point, mount_quota, unmount_quota
+    from seqlab.tools.grading.sandbox_launch import CannotEnforce, is_mount_point, mount_quota, unmount_quota
 
     if not sys.platform.startswith("linux"):
         return False, "a disk quota needs Linux"

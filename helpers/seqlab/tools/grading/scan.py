@@ -1,6 +1,6 @@
 """A static scan of a submission's code for what could subvert grading: reported as flags, never a score change.
 
-The kernel guard (:mod:`seqlab.tools.kernel_guard`) puts back what student code changed before each test cell,
+The kernel guard (:mod:`seqlab.tools.grading.kernel_guard`) puts back what student code changed before each test cell,
 and the sandbox limits what it can reach; both work on what the code *does*.  This scan reads what the code
 *says*, before it runs, so that a trick the guard cannot undo in one interpreter is still seen.  Each code cell
 the student wrote (not the instructor's locked cells, which nbgrader restores) is parsed, and every use of
@@ -261,7 +261,7 @@ def scan_notebook(nb: NotebookNode) -> list[Finding]:
 
 def describe_findings(nb: NotebookNode, findings: list[Finding]) -> list[str]:
     """One note per cell and kind: ``cell 12 [01-rnn-cell] line 3: IPython internals (get_ipython, events)``."""
-    from seqlab.tools.resilient import describe_cell
+    from seqlab.tools.grading.executor import describe_cell
 
     grouped: dict[tuple[int, str], list[Finding]] = {}
     for finding in findings:

@@ -56,6 +56,10 @@ class Workspace:
         """The student's private grading folder: a copy of the template gradebook (SQLite) and nbgrader's folders."""
         return Workspace(self.root / "students" / lesson / student)
 
+    def job(self, student: str, lesson: str) -> Path:
+        """Where ``seqlab grade`` writes the student's grading job for the worker (:mod:`seqlab.tools.grading.job`)."""
+        return self.root / "jobs" / lesson / f"{student}.json"
+
     @property
     def lock(self) -> Path:
         return self.root / ".seqlab-grade.lock"

@@ -275,6 +275,6 @@ class HideHiddenTests(Preprocessor):
 #: nbgrader's feedback step with the hidden tests stripped (by name, so configuration files need not import it).
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
-    "seqlab.tools.feedback.HideHiddenTests",
+    "seqlab.tools.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

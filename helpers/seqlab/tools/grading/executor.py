@@ -14,7 +14,7 @@ nbgrader's ``Execute`` in the autograde step and instead
   notebook and from :mod:`seqlab.checks`, ``torch.testing.assert_close``, ``torch.allclose``,
   ``torch.equal``, ``forbid``); if code before it made them accept anything, the test cell is not
   run and scores 0;
-- **restores the interpreter** before every test cell (:mod:`seqlab.tools.kernel_guard`): the
+- **restores the interpreter** before every test cell (:mod:`seqlab.tools.grading.kernel_guard`): the
   hooks, formatters, transformers, callbacks, comparison functions and checks copied when the
   kernel started, before any student code; what had to be put back is reported (and flagged);
 - **scores only from errors**: a test cell's ``execute_result`` becomes plain display output and
@@ -53,11 +53,28 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Any, Integer, Unicode
 
-from seqlab.tools.kernel_guard import RESTORE, SNAPSHOT
-from seqlab.tools.limits import LOCKED_CELL_SECONDS, MAX_RESTARTS
-from seqlab.tools.sandbox import SandboxedKernelManager, active
+from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT
+from seqlab.tools.grading.kernel_guard import RESTORE, SNAPSHOT
+from seqlab.tools.grading.limits import LOCKED_CELL_SECONDS, MAX_RESTARTS
+from seqlab.tools.grading.sandbox import KernelSandbox, SandboxedKernelManager
+
+__all__ = [
+    "FLAGGED_EVENTS",
+    "MAX_ANSI_CODES",
+    "MAX_ERROR_CHARS",
+    "ResilientExecute",
+    "death_cause",
+    "describe_cell",
+    "is_test_cell",
+    "run_notebook",
+    "safe_content",
+    "score_from_errors_only",
+]
+
+#: Events that say a test cell's result may not be the answer's (the grader flags them; ``seqlab check`` notes them).
+FLAGGED_EVENTS = ("kernel_died", "not_run", "tampered", "restored", "guard")
 
 #: Runs inside the student's kernel, silently, before each test cell; leaves ``__seqlab_probe__``.
 INTEGRITY_PROBE = r"""
@@ -279,10 +296,14 @@ class ResilientExecute(Execute):
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
     events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
     max_children = Integer(16, help="processes a cell may start before they are all killed").tag(config=True)
+    sandbox = Any(
+        None, allow_none=True, help="the KernelSandbox every kernel starts in (None: a plain local kernel)"
+    ).tag(config=True)
 
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
-        super().__init__(*args, **kwargs)
+    def create_kernel_manager(self) -> SandboxedKernelManager:
+        """Every kernel is the course's Python kernel, started in ``sandbox`` (whatever the notebook asks for)."""
+        self.km = SandboxedKernelManager(sandbox=self.sandbox, config=self.config)
+        return self.km
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -401,10 +422,9 @@ class ResilientExecute(Execute):
         if km is not None:
             with contextlib.suppress(Exception):  # already gone
                 run_sync(km.shutdown_kernel)(now=True)
-        sandbox = active()
-        if sandbox is not None:  # what the dead kernel left behind, before the next kernel starts
-            sandbox.reap(None)
-            sandbox.wait_until_empty()
+        if self.sandbox is not None:  # what the dead kernel left behind, before the next kernel starts
+            self.sandbox.reap(None)
+            self.sandbox.wait_until_empty()
         return cause
 
     def _not_run(self, first: int, why: str) -> None:
@@ -521,7 +541,7 @@ class ResilientExecute(Execute):
     def _watch(self, stop: threading.Event) -> None:
         """Stop a fork bomb: kill the kernel and its crowd of processes (see ``max_children``)."""
         while not stop.wait(0.5):
-            sandbox, pid = active(), self._kernel_pid()
+            sandbox, pid = self.sandbox, self._kernel_pid()
             if sandbox is None or pid is None:
                 continue
             with contextlib.suppress(Exception):
@@ -530,10 +550,29 @@ class ResilientExecute(Execute):
                     sandbox.kill_everything(pid)
 
     def _reap(self, index: int) -> None:
-        sandbox = active()
-        if sandbox is None or self.km is None:
+        if self.sandbox is None or self.km is None:
             return
-        killed = sandbox.reap(self._kernel_pid())
+        killed = self.sandbox.reap(self._kernel_pid())
         if killed:
             where = describe_cell(index, self.nb.cells[index])
             self._event("reaped", index, f"{where} left {killed} process(es) running; they were killed")
+
+
+def run_notebook(
+    nb: NotebookNode, folder: str, timeout: int, sandbox: KernelSandbox | None, max_output_bytes: int
+) -> list[dict]:
+    """Execute ``nb`` in place as the grader does, outside nbgrader; return the events (see the module docstring).
+
+    The grader's autograde step runs this same class inside nbgrader; ``seqlab check`` calls this function, so the
+    two run a notebook the same way: the same guard and probe before each test cell, the same scoring by errors
+    only, the same caps, the same kernel restarts, in a sandbox of the same kind.
+    """
+    executor = ResilientExecute(
+        timeout=timeout,
+        startup_timeout=KERNEL_STARTUP_TIMEOUT,
+        interrupt_on_timeout=True,
+        max_output_bytes=max_output_bytes,
+        sandbox=sandbox,
+    )
+    executor.preprocess(nb, {"metadata": {"path": folder}})
+    return executor.events

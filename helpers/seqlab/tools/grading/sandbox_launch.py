@@ -28,7 +28,7 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    TMPDIR in the work folder), and replaces itself with COMMAND.
 
 Anything it cannot enforce that SPEC asks for is an error (exit status 71), never a silent
-downgrade: the grading run probes first (:func:`seqlab.tools.limits.probe`) and only asks for what
+downgrade: the grading run probes first (:func:`seqlab.tools.grading.limits.probe`) and only asks for what
 works on this machine.
 """
 

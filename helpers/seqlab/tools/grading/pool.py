@@ -5,9 +5,10 @@ that could fill up), and on Linux it is killed if this process dies, so an inter
 run leaves no worker behind to race with the next one.  A command over its time limit is
 killed with its whole process group; ``on_done`` then hears ``timed_out=True``.
 
-On Linux a job that names its ``entry`` function is started by forking this process instead of
-starting a new Python: the child already has nbgrader and its friends imported (about 4 s of CPU
-per submission saved) and is otherwise the same one-process-per-submission worker.
+On Linux a job that gives an ``entry`` (the command's work as a call in this process) is started by
+forking this process instead of starting a new Python: the child already has nbgrader and its friends
+imported (about 4 s of CPU per submission saved) and is otherwise the same one-process-per-submission
+worker.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+__all__ = ["Job", "Outcome", "run_pool"]
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -35,7 +38,7 @@ class Job:
     command: list[str]
     cwd: str
     timeout: float
-    entry: Callable[[list[str]], int] | None = None  # main(argv), argv = command[3:] ("python -m module ...")
+    entry: Callable[[], int] | None = None  # the same work as ``command``, called in a forked child (Linux)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _fork(job: Job, out, err) -> _Forked:
         os.dup2(err.fileno(), 2)
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
-        code = job.entry(job.command[3:])
+        code = job.entry()
     except BaseException:
         traceback.print_exc()
     finally:

@@ -20,7 +20,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from seqlab.tools.workspace import Workspace, gradebook_lock
+from seqlab.tools.course import COURSE_ID
+from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
 RESULT_FILE = "result.json"
 
@@ -43,7 +44,7 @@ class StudentResult:
     settings: dict = field(default_factory=dict)
     feedback: bool = False
     #: Scores and comments graded by hand in the formgrader (grade id -> points; comment name -> text), as last
-    #: written into this student's feedback by :func:`seqlab.tools.grade.apply_manual_grades`.
+    #: written into this student's feedback by :func:`seqlab.tools.grading.gradebooks.apply_manual_grades`.
     manual: dict = field(default_factory=dict)
 
     @property
@@ -105,16 +106,25 @@ def save(result: StudentResult, folder: Path) -> None:
     write_atomically(folder / RESULT_FILE, json.dumps(asdict(result), indent=1).encode("utf-8"))
 
 
-def load_current(folder: Path, sha256: str, settings: dict) -> StudentResult | None:
-    """The recorded result in ``folder`` if it is for this exact file and these settings."""
+def load(folder: Path) -> StudentResult | None:
+    """The result recorded in ``folder`` (what a worker leaves: its only answer), or None."""
     try:
-        data = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
-        result = StudentResult(**data)
+        return StudentResult(**json.loads((folder / RESULT_FILE).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
-    if result.sha256 != sha256 or result.settings != settings:
+
+
+def load_current(folder: Path, sha256: str, settings: dict) -> StudentResult | None:
+    """The recorded result in ``folder`` if it is for this exact file and these settings."""
+    result = load(folder)
+    if result is None or result.sha256 != sha256 or result.settings != settings:
         return None
     return result
+
+
+def discard(folder: Path) -> None:
+    """Forget the result recorded in ``folder`` (before a new attempt, whose result is then the only one read)."""
+    (folder / RESULT_FILE).unlink(missing_ok=True)
 
 
 def publish(own: Workspace, workspace: Workspace, student: str, lesson: str) -> None:
@@ -144,7 +154,7 @@ def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, stud
     """Copy the student's automatic scores and comments into the class gradebook.
 
     Manual scores an instructor already gave in the class gradebook are kept.  Idempotent, and safe while other
-    grading runs write into the same class gradebook (:func:`~seqlab.tools.workspace.gradebook_lock`).
+    grading runs write into the same class gradebook (:func:`~seqlab.tools.grading.workspace.gradebook_lock`).
     """
     import warnings
 
@@ -154,8 +164,8 @@ def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, stud
     with (
         warnings.catch_warnings(),
         gradebook_lock(workspace.db_url),
-        Gradebook(own.db_url, course_id="seqmodels") as mine,
-        Gradebook(workspace.db_url, course_id="seqmodels") as gb,
+        Gradebook(own.db_url, course_id=COURSE_ID) as mine,
+        Gradebook(workspace.db_url, course_id=COURSE_ID) as gb,
     ):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own update_or_create_submission
         try:

@@ -1,11 +1,11 @@
 """A sandboxed kernel for one student: its work folder, its user id, how it is started and stopped.
 
-The grading worker makes one :class:`KernelSandbox` per submission and installs it with
-:func:`install`; from then on every kernel nbgrader starts in that process is a
-:class:`SandboxedKernelManager`: always the course's Python kernel (whatever kernelspec the
-submitted notebook names), talking over Unix sockets inside the work folder (so it needs no
-network), started through :mod:`seqlab.tools.sandbox_launch` with the limits of
-:mod:`seqlab.tools.limits`.  :meth:`KernelSandbox.close` kills whatever the student's code left
+The grading worker (and ``seqlab check``) makes one :class:`KernelSandbox` per submission and hands it to
+the notebook executor (:class:`~seqlab.tools.grading.executor.ResilientExecute`'s ``sandbox``), which
+starts every kernel as a :class:`SandboxedKernelManager` of that sandbox: always the course's Python kernel
+(whatever kernelspec the submitted notebook names), talking over Unix sockets inside the work folder (so it
+needs no network), started through :mod:`seqlab.tools.grading.sandbox_launch` with the limits of
+:mod:`seqlab.tools.grading.limits`.  :meth:`KernelSandbox.close` kills whatever the student's code left
 running and deletes the work folder.  As root on Linux the work folder is a tmpfs of ``Limits.disk`` bytes,
 mounted here (the grader's mount namespace, which the kernel's is copied from) so that both sides reach the
 sockets in it; it is unmounted on close, or by :func:`clean_up_after` when the worker was killed.
@@ -26,7 +26,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from seqlab.numerics import PINNED_ENVIRONMENT
-from seqlab.tools.limits import (
+from seqlab.tools.grading.limits import (
     LAUNCHER,
     SANDBOX_UID_BASE,
     Capabilities,
@@ -34,7 +34,7 @@ from seqlab.tools.limits import (
     interpreter_paths,
     memory_cgroup_base,
 )
-from seqlab.tools.sandbox_launch import is_mount_point, mount_quota, unmount_quota
+from seqlab.tools.grading.sandbox_launch import is_mount_point, mount_quota, unmount_quota
 
 SANDBOX_PREFIX = "seqlab-kernel-"
 
@@ -50,7 +50,7 @@ class KernelSandbox:
 
     Args:
         limits: the instructor's limits.
-        capabilities: what this machine enforces (:func:`seqlab.tools.limits.probe`).
+        capabilities: what this machine enforces (:func:`seqlab.tools.grading.limits.probe`).
         hide: folders the kernel must not see (solutions, workspace, submissions).
         label: a few characters for the work folder's name (the student id), to recognise it.
     """
@@ -82,8 +82,12 @@ class KernelSandbox:
             if path.is_dir() and not any(Path(r).is_relative_to(path) for r in [*reachable, str(self.root)])
         ]
 
+    def __deepcopy__(self, memo: dict) -> KernelSandbox:
+        """The same sandbox: it is a handle on a folder, mounts and processes (traitlets copies config values)."""
+        return self
+
     def spec(self, connection_file: str) -> dict:
-        """Settings for :mod:`seqlab.tools.sandbox_launch`."""
+        """Settings for :mod:`seqlab.tools.grading.sandbox_launch`."""
         limits, caps = self.limits, self.capabilities
         home = str(self.home)
         spec: dict = {
@@ -328,26 +332,13 @@ def _descendants(root: int | None) -> list[int]:
     return found
 
 
-_ACTIVE: KernelSandbox | None = None
-
-
-def install(sandbox: KernelSandbox | None) -> None:
-    """Make every :class:`SandboxedKernelManager` of this process use ``sandbox``."""
-    global _ACTIVE
-    _ACTIVE = sandbox
-
-
-def active() -> KernelSandbox | None:
-    return _ACTIVE
-
-
 class SandboxedKernelManager(AsyncKernelManager):
-    """Always the course's Python kernel, over Unix sockets, started inside the active sandbox."""
+    """Always the course's Python kernel; with a ``sandbox``, over Unix sockets and started inside it."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, sandbox: KernelSandbox | None = None, **kwargs) -> None:
         kwargs["kernel_name"] = "python3"  # never a kernel the submitted notebook asks for
         super().__init__(**kwargs)
-        sandbox = active()
+        self.sandbox = sandbox
         if sandbox is not None and sys.platform != "win32":  # Unix sockets: no network needed, no port races
             self.transport = "ipc"
             self.ip = str(sandbox.home / "kernel")
@@ -355,10 +346,9 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
-        sandbox = active()
-        if sandbox is None or sys.platform == "win32":  # Windows: no launcher (os.execv is not exec there)
+        if self.sandbox is None or sys.platform == "win32":  # Windows: no launcher (os.execv is not exec there)
             return command
-        spec = json.dumps(sandbox.spec(self.connection_file))
+        spec = json.dumps(self.sandbox.spec(self.connection_file))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *command]
 
     @property

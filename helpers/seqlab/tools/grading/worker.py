@@ -1,42 +1,46 @@
 """Grade one student's submission in a process of its own, inside the student's own folder.
 
-``seqlab grade`` starts one of these per submission (``python -m seqlab.tools.grade_worker``),
+``seqlab grade`` writes a :class:`~seqlab.tools.grading.job.GradingJob` per submission and starts one of
+these for it (``python -m seqlab.tools.grading.worker JOB.json``, or forked: :mod:`seqlab.tools.grading.pool`),
 several at a time with ``--workers``.  The worker
 
 1. empties the student's folder (``<workspace>/students/<lesson>/<id>/``) and puts a copy of the
    prepared template gradebook and of the submitted file there, so concurrent workers never
    share a gradebook (no SQLite lock contention) and the original file is never touched;
 2. autogrades with nbgrader, its Execute step replaced by
-   :class:`~seqlab.tools.resilient.ResilientExecute` and every kernel started in a
-   :class:`~seqlab.tools.sandbox.KernelSandbox` with the run's limits; before that, a static scan of
-   the student's code cells (:mod:`seqlab.tools.scan`) flags what could subvert grading, naming the
+   :class:`~seqlab.tools.grading.executor.ResilientExecute`, which starts every kernel in the
+   :class:`~seqlab.tools.grading.sandbox.KernelSandbox` it is given, with the run's limits; before that, a static
+   scan of the student's code cells (:mod:`seqlab.tools.grading.scan`) flags what could subvert grading, naming the
    cell: a flag and a note, never a change of points;
-3. generates the feedback (hidden tests stripped: :mod:`seqlab.tools.feedback`), reads the
+3. generates the feedback (hidden tests stripped: :mod:`seqlab.tools.grading.feedback`), reads the
    scores back from its gradebook, and writes ``result.json`` atomically, the last thing it does:
    a folder without it holds an unfinished attempt.
 
-The last line printed is that result as JSON.  Whatever the student's code does costs only that
+That file is the worker's only answer.  Whatever the student's code does costs only that
 student: the worker outlives its kernels, and kills whatever they left running.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
 import sys
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 
-from seqlab.tools.course import kernel_environment
-from seqlab.tools.feedback import FEEDBACK_PREPROCESSORS
-from seqlab.tools.limits import Capabilities, Limits
-from seqlab.tools.records import EXCHANGE_FILES, StudentResult, reset_folder, save
-from seqlab.tools.workspace import Workspace, nbgrader_config
+from seqlab.tools.course import COURSE_ID, kernel_environment
+from seqlab.tools.grading.executor import FLAGGED_EVENTS
+from seqlab.tools.grading.feedback import FEEDBACK_PREPROCESSORS
+from seqlab.tools.grading.job import GradingJob
+from seqlab.tools.grading.limits import Limits
+from seqlab.tools.grading.records import EXCHANGE_FILES, StudentResult, reset_folder, save
+from seqlab.tools.grading.sandbox import KernelSandbox
+from seqlab.tools.grading.workspace import Workspace, nbgrader_config
+
+__all__ = ["autograde_config", "copy_submission", "generate_feedback", "grade", "last_line", "main", "preload"]
 
 #: Causes of a failed autograde, recognised in nbgrader's log, in the words an instructor needs.
 DIAGNOSES = (
@@ -73,7 +77,7 @@ def preload() -> None:
     import nbgrader.apps  # noqa: F401
     from nbconvert.exporters import HTMLExporter  # noqa: F401
 
-    import seqlab.tools.resilient  # noqa: F401
+    import seqlab.tools.grading.executor  # noqa: F401
 
 
 def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
@@ -112,8 +116,9 @@ def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
     return notes
 
 
-def autograde_config(course: Path, own: Workspace, limits: Limits):
-    """nbgrader's configuration for this student: own gradebook and folders, resilient execution, safe feedback."""
+def autograde_config(course: Path, own: Workspace, limits: Limits, sandbox: KernelSandbox):
+    """nbgrader's configuration for this student: own gradebook and folders, resilient execution in ``sandbox``,
+    safe feedback."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -123,7 +128,7 @@ def autograde_config(course: Path, own: Workspace, limits: Limits):
         SaveAutoGrades,
     )
 
-    from seqlab.tools.resilient import ResilientExecute
+    from seqlab.tools.grading.executor import ResilientExecute
 
     config = nbgrader_config(course, own, limits.timeout)
     config.Autograde.autograde_preprocessors = [
@@ -139,13 +144,14 @@ def autograde_config(course: Path, own: Workspace, limits: Limits):
     config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     config.ResilientExecute.events_file = str(own.root / EVENTS_FILE)
     config.ResilientExecute.max_output_bytes = limits.output
+    config.ResilientExecute.sandbox = sandbox
     config.Execute.interrupt_on_timeout = True
     return config
 
 
 def cell_notes(notebook: Path, lesson: str, timeout: int) -> list[str]:
     """Notes on time-outs and memory errors in the autograded notebook, naming each cell."""
-    from seqlab.tools.resilient import describe_cell
+    from seqlab.tools.grading.executor import describe_cell
 
     if not notebook.is_file():
         return []
@@ -168,7 +174,7 @@ def generate_feedback(api, lesson: str, student: str) -> dict:
     """Write the student's feedback from their own gradebook and autograded notebook (nbgrader's result dict).
 
     The one place feedback is written: after autograding here, and again by ``seqlab grade`` when scores graded
-    by hand in the formgrader arrive (:func:`seqlab.tools.grade.apply_manual_grades`).
+    by hand in the formgrader arrive (:func:`seqlab.tools.grading.gradebooks.apply_manual_grades`).
     """
     return api.generate_feedback(lesson, student, force=True)
 
@@ -177,7 +183,7 @@ def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult
     """Scores from the student's gradebook; flag autograded cells that now need a human."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(own.db_url, course_id="seqmodels") as gradebook:
+    with Gradebook(own.db_url, course_id=COURSE_ID) as gradebook:
         notebook = gradebook.find_assignment(lesson).notebooks[0]
         written = {cell.name for cell in notebook.solution_cells}  # answers graded by hand anyway
         try:
@@ -194,91 +200,76 @@ def read_grades(own: Workspace, lesson: str, student: str, result: StudentResult
 
 
 def scan_notes(notebook: Path) -> list[str]:
-    """The static scan's findings in the student's code cells (:mod:`seqlab.tools.scan`), one note per cell and kind."""
-    from seqlab.tools.scan import describe_findings, scan_notebook
+    """The static scan's findings in the student's code cells (:mod:`seqlab.tools.grading.scan`), one note per cell
+    and kind."""
+    from seqlab.tools.grading.scan import describe_findings, scan_notebook
 
     nb = nbformat.read(notebook, as_version=4)
     return describe_findings(nb, scan_notebook(nb))
 
 
-def grade(args: argparse.Namespace) -> StudentResult:
+def grade(job: GradingJob) -> StudentResult:
+    """Grade the job's submission in its student's folder (see the module docstring); the result, not yet saved."""
     from nbgrader.apps import NbGraderAPI
 
-    from seqlab.tools import sandbox as sandboxes
-
-    own = Workspace(args.root)
-    settings = json.loads(args.settings)
-    limits = Limits(**settings["limits"])
-    result = StudentResult(args.student, args.source, sha256=args.sha256, settings=settings)
-    reset_folder(own.root)
-    shutil.copyfile(args.template, own.root / "gradebook.db")
-    release = Path(args.template).parent / "release" / args.lesson / f"{args.lesson}.ipynb"
-    notes = copy_submission(args.submission, release, own.submitted(args.student, args.lesson))
+    lesson, student, own = job.lesson, job.student, job.own
+    result = StudentResult(student, job.source, sha256=job.sha256, settings=job.settings)
+    reset_folder(job.folder)
+    shutil.copyfile(job.template, job.folder / "gradebook.db")
+    submitted = own.submitted(student, lesson)
+    notes = copy_submission(job.submission, job.release, submitted)
     # From `nbgrader collect`: when the student submitted, and the secret that names their feedback in the
     # exchange. nbgrader carries them into the feedback folder, where `nbgrader release_feedback` reads them.
     for name in EXCHANGE_FILES:
-        beside = args.submission.parent / name
+        beside = job.submission.parent / name
         if beside.is_file() and beside.stat().st_size < 1000:
-            shutil.copyfile(beside, own.submitted(args.student, args.lesson).parent / name)
-    result.notes += [f"{args.lesson}.ipynb {note}" for note in notes]
-    for note in scan_notes(own.submitted(args.student, args.lesson)):  # a reason to look: no points change
-        result.flag(f"{args.lesson}.ipynb {note}")
+            shutil.copyfile(beside, submitted.parent / name)
+    result.notes += [f"{lesson}.ipynb {note}" for note in notes]
+    for note in scan_notes(submitted):  # a reason to look: no points change
+        result.flag(f"{lesson}.ipynb {note}")
 
-    sandbox = sandboxes.KernelSandbox(
-        limits, Capabilities(**json.loads(args.capabilities)), [Path(p) for p in json.loads(args.hide)], args.student
-    )
-    sandboxes.install(sandbox)
+    sandbox = KernelSandbox(job.limits, job.capabilities, [Path(p) for p in job.hide], student)
     try:
-        api = NbGraderAPI(config=autograde_config(args.course, own, limits))
+        api = NbGraderAPI(config=autograde_config(job.course, own, job.limits, sandbox))
         with kernel_environment():
-            graded = api.autograde(args.lesson, args.student, force=True, create=True)
+            graded = api.autograde(lesson, student, force=True, create=True)
         log = graded.get("log", "")
         if graded["success"]:
-            feedback = generate_feedback(api, args.lesson, args.student)
+            feedback = generate_feedback(api, lesson, student)
             log += feedback.get("log", "")
             result.feedback = bool(feedback["success"])
             if not result.feedback:
                 result.flag(f"feedback could not be generated: {last_line(feedback.get('error', ''))}")
     finally:
         sandbox.close()
-        sandboxes.install(None)
-    log_path = own.root / "grading.log"
+    log_path = job.folder / "grading.log"
     log_path.write_text(log + "\n" + (graded.get("error") or ""), encoding="utf-8")
 
-    autograded = own.autograded(args.student, args.lesson)
+    autograded = own.autograded(student, lesson)
     if not graded["success"] or not autograded.is_file():
         result.fail("error", f"autograde failed: {diagnose(log, graded.get('error', ''))} (log: {log_path})")
         return result
-    events_path = own.root / EVENTS_FILE
+    events_path = job.folder / EVENTS_FILE
     events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
     for event in events:
-        note = f"{args.lesson}.ipynb {event['message']}"
-        if event["kind"] in ("kernel_died", "not_run", "tampered", "restored", "guard"):
+        note = f"{lesson}.ipynb {event['message']}"
+        if event["kind"] in FLAGGED_EVENTS:
             result.flag(note)
         else:
             result.notes.append(note)
-    result.notes += cell_notes(autograded, args.lesson, limits.timeout)
-    read_grades(own, args.lesson, args.student, result)
+    result.notes += cell_notes(autograded, lesson, job.limits.timeout)
+    read_grades(own, lesson, student, result)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--course", type=Path, required=True)
-    parser.add_argument("--root", type=Path, required=True, help="the student's own grading folder")
-    parser.add_argument("--template", type=Path, required=True, help="the prepared gradebook to copy")
-    parser.add_argument("--lesson", required=True)
-    parser.add_argument("--student", required=True)
-    parser.add_argument("--submission", type=Path, required=True, help="the submitted file (read only)")
-    parser.add_argument("--source", required=True, help="the submitted file's name, for the CSV")
-    parser.add_argument("--sha256", required=True)
-    parser.add_argument("--settings", required=True, help="JSON: the limits and what else a result depends on")
-    parser.add_argument("--capabilities", required=True, help="Capabilities as JSON")
-    parser.add_argument("--hide", default="[]", help="JSON list of folders the kernel must not see")
-    args = parser.parse_args(argv)
-    result = grade(args)
-    save(result, args.root)
-    print(json.dumps(asdict(result)))
+    """``python -m seqlab.tools.grading.worker JOB.json``: grade the job and write its ``result.json``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m seqlab.tools.grading.worker JOB.json", file=sys.stderr)
+        return 2
+    job = GradingJob.read(Path(argv[0]))
+    save(grade(job), job.folder)
     return 0
 
 
