@@ -1,11 +1,12 @@
 """Mutants for lesson 01_rnn.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "01_rnn"
 
@@ -15,53 +16,46 @@ READOUT = "01-rnn-readout"
 JORDAN = "01-jordan-cell"
 COUNT = "01-count-rnn-parameters"
 
+REFERENCE = {
+    CELL: """
+def rnn_cell(x, h, W_xh, W_hh, b_h):
+    return torch.tanh(x @ W_xh + h @ W_hh + b_h)
+""",
+    FORWARD: """
+def rnn_forward(X, h0, W_xh, W_hh, b_h):
+    h = h0
+    states = []
+    for t in range(X.shape[1]):
+        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
+        states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    READOUT: """
+def rnn_readout(H_all, W_hy, b_y):
+    return H_all @ W_hy + b_y
+""",
+    JORDAN: """
+def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
+    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
+    return h, h @ W_hy + b_y
+""",
+    COUNT: """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    D, H, O = input_size, hidden_size, output_size
+    return D * H + H * H + H + H * O + O
+""",
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
 MUTANTS = [
     # ---- rnn_cell ---------------------------------------------------------------------------
-    Mutant(
-        CELL,
-        "relu instead of tanh",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.relu(x @ W_xh + h @ W_hh + b_h)
-""",
-    ),
-    Mutant(
-        CELL,
-        "sigmoid instead of tanh",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.sigmoid(x @ W_xh + h @ W_hh + b_h)
-""",
-    ),
-    Mutant(
-        CELL,
-        "missing bias",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.tanh(x @ W_xh + h @ W_hh)
-""",
-    ),
-    Mutant(
-        CELL,
-        "transposed recurrent weight",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.tanh(x @ W_xh + h @ W_hh.T + b_h)
-""",
-    ),
-    Mutant(
-        CELL,
-        "previous state ignored",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.tanh(x @ W_xh + b_h)
-""",
-    ),
+    bug(CELL, "relu instead of tanh", ("torch.tanh(", "torch.relu(")),
+    bug(CELL, "sigmoid instead of tanh", ("torch.tanh(", "torch.sigmoid(")),
+    bug(CELL, "missing bias", (" + b_h", "")),
+    bug(CELL, "transposed recurrent weight", ("h @ W_hh", "h @ W_hh.T")),
+    bug(CELL, "previous state ignored", (" + h @ W_hh", "")),
     Mutant(
         CELL,
         "shortcut through torch.rnn_tanh_cell",
@@ -96,15 +90,7 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
     return out[:, 0]
 """,
     ),
-    Mutant(
-        CELL,
-        "writes the new state into h with out= (the caller's h changes)",
-        "bug",
-        """
-def rnn_cell(x, h, W_xh, W_hh, b_h):
-    return torch.tanh(x @ W_xh + h @ W_hh + b_h, out=h)
-""",
-    ),
+    bug(CELL, "writes the new state into h with out= (the caller's h changes)", ("+ b_h)", "+ b_h, out=h)")),
     Mutant(
         CELL,
         "concatenated input and weights (the seeds' [h, x] form)",
@@ -151,19 +137,11 @@ def rnn_cell(x, h, W_xh, W_hh, b_h):
 """,
     ),
     # ---- rnn_forward ------------------------------------------------------------------------
-    Mutant(
+    bug(
         FORWARD,
         "off by one: stores h0 and drops h_T",
-        "bug",
-        """
-def rnn_forward(X, h0, W_xh, W_hh, b_h):
-    h = h0
-    states = [h0]
-    for t in range(X.shape[1]):
-        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
-        states.append(h)
-    return torch.stack(states[:-1], dim=1), h
-""",
+        ("states = []", "states = [h0]"),
+        ("torch.stack(states, dim=1)", "torch.stack(states[:-1], dim=1)"),
     ),
     Mutant(
         FORWARD,
@@ -175,48 +153,9 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
     return torch.stack(states, dim=1), states[-1]
 """,
     ),
-    Mutant(
-        FORWARD,
-        "time-major H_all (T, B, H)",
-        "bug",
-        """
-def rnn_forward(X, h0, W_xh, W_hh, b_h):
-    h = h0
-    states = []
-    for t in range(X.shape[1]):
-        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
-        states.append(h)
-    return torch.stack(states, dim=0), h
-""",
-    ),
-    Mutant(
-        FORWARD,
-        "h0 ignored: starts from zeros",
-        "bug",
-        """
-def rnn_forward(X, h0, W_xh, W_hh, b_h):
-    h = torch.zeros_like(h0)
-    states = []
-    for t in range(X.shape[1]):
-        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
-        states.append(h)
-    return torch.stack(states, dim=1), h
-""",
-    ),
-    Mutant(
-        FORWARD,
-        "returns the first state as h_T",
-        "bug",
-        """
-def rnn_forward(X, h0, W_xh, W_hh, b_h):
-    h = h0
-    states = []
-    for t in range(X.shape[1]):
-        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
-        states.append(h)
-    return torch.stack(states, dim=1), states[0]
-""",
-    ),
+    bug(FORWARD, "time-major H_all (T, B, H)", ("torch.stack(states, dim=1)", "torch.stack(states, dim=0)")),
+    bug(FORWARD, "h0 ignored: starts from zeros", ("h = h0", "h = torch.zeros_like(h0)")),
+    bug(FORWARD, "returns the first state as h_T", ("dim=1), h", "dim=1), states[0]")),
     Mutant(
         FORWARD,
         "shortcut through torch.nn.RNN",
@@ -284,20 +223,13 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
     return H_all, H_all[:, -1]
 """,
     ),
-    Mutant(
+    bug(
         FORWARD,
         "h_T taken with .squeeze() (drops the batch axis when B = 1)",
-        "bug",
-        """
-def rnn_forward(X, h0, W_xh, W_hh, b_h):
-    h = h0
-    states = []
-    for t in range(X.shape[1]):
-        h = rnn_cell(X[:, t], h, W_xh, W_hh, b_h)
-        states.append(h)
-    H_all = torch.stack(states, dim=1)
-    return H_all, H_all[:, -1, :].squeeze()
-""",
+        (
+            "return torch.stack(states, dim=1), h",
+            "H_all = torch.stack(states, dim=1)\n    return H_all, H_all[:, -1, :].squeeze()",
+        ),
     ),
     Mutant(
         FORWARD,
@@ -329,79 +261,18 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
 """,
     ),
     # ---- rnn_readout ------------------------------------------------------------------------
-    Mutant(
-        READOUT,
-        "missing output bias",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return H_all @ W_hy
-""",
-    ),
-    Mutant(
-        READOUT,
-        "tanh on the output",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return torch.tanh(H_all @ W_hy + b_y)
-""",
-    ),
-    Mutant(
-        READOUT,
-        "softmax on the output",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return torch.softmax(H_all @ W_hy + b_y, dim=-1)
-""",
-    ),
-    Mutant(
-        READOUT,
-        "only the last step read out",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return H_all[:, -1] @ W_hy + b_y
-""",
-    ),
-    Mutant(
-        READOUT,
-        "transposed W_hy (works only when H == O)",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return H_all @ W_hy.T + b_y
-""",
-    ),
-    Mutant(
-        READOUT,
-        "output axis squeezed away when O = 1",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return (H_all @ W_hy + b_y).squeeze(-1)
-""",
-    ),
-    Mutant(
+    bug(READOUT, "missing output bias", (" + b_y", "")),
+    bug(READOUT, "tanh on the output", ("H_all @ W_hy + b_y", "torch.tanh(H_all @ W_hy + b_y)")),
+    bug(READOUT, "softmax on the output", ("H_all @ W_hy + b_y", "torch.softmax(H_all @ W_hy + b_y, dim=-1)")),
+    bug(READOUT, "only the last step read out", ("return H_all", "return H_all[:, -1]")),
+    bug(READOUT, "transposed W_hy (works only when H == O)", ("@ W_hy", "@ W_hy.T")),
+    bug(READOUT, "output axis squeezed away when O = 1", ("H_all @ W_hy + b_y", "(H_all @ W_hy + b_y).squeeze(-1)")),
+    bug(
         READOUT,
         "bias reshaped in place with unsqueeze_ (the caller's b_y changes shape)",
-        "bug",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    b_y.unsqueeze_(0).unsqueeze_(0)  # (1, 1, O): broadcasts over batch and time
-    return H_all @ W_hy + b_y
-""",
+        ("    return", "    b_y.unsqueeze_(0).unsqueeze_(0)  # (1, 1, O): broadcasts over batch and time\n    return"),
     ),
-    Mutant(
-        READOUT,
-        "einsum",
-        "correct",
-        """
-def rnn_readout(H_all, W_hy, b_y):
-    return torch.einsum("bth,ho->bto", H_all, W_hy) + b_y
-""",
-    ),
+    correct(READOUT, "einsum", ("H_all @ W_hy", 'torch.einsum("bth,ho->bto", H_all, W_hy)')),
     Mutant(
         READOUT,
         "a loop over time with F.linear",
@@ -413,56 +284,16 @@ def rnn_readout(H_all, W_hy, b_y):
 """,
     ),
     # ---- jordan_cell ------------------------------------------------------------------------
-    Mutant(
-        JORDAN,
-        "returns (y, h) instead of (h, y)",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
-    return h @ W_hy + b_y, h
-""",
-    ),
-    Mutant(
-        JORDAN,
-        "tanh on the output",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
-    return h, torch.tanh(h @ W_hy + b_y)
-""",
-    ),
-    Mutant(
+    bug(JORDAN, "returns (y, h) instead of (h, y)", ("return h, h @ W_hy + b_y", "return h @ W_hy + b_y, h")),
+    bug(JORDAN, "tanh on the output", ("h @ W_hy + b_y", "torch.tanh(h @ W_hy + b_y)")),
+    bug(
         JORDAN,
         "output read from the pre-activation",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    a = x @ W_xh + y_prev @ W_yh + b_h
-    return torch.tanh(a), a @ W_hy + b_y
-""",
+        ("h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)", "a = x @ W_xh + y_prev @ W_yh + b_h"),
+        ("return h, h @ W_hy", "return torch.tanh(a), a @ W_hy"),
     ),
-    Mutant(
-        JORDAN,
-        "previous output not fed back",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    h = torch.tanh(x @ W_xh + b_h)
-    return h, h @ W_hy + b_y
-""",
-    ),
-    Mutant(
-        JORDAN,
-        "missing hidden bias",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    h = torch.tanh(x @ W_xh + y_prev @ W_yh)
-    return h, h @ W_hy + b_y
-""",
-    ),
+    bug(JORDAN, "previous output not fed back", (" + y_prev @ W_yh", "")),
+    bug(JORDAN, "missing hidden bias", (" + b_h", "")),
     Mutant(
         JORDAN,
         "shortcut through nn.RNNCell on [x, y_prev]",
@@ -476,16 +307,10 @@ def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
     return h, h @ W_hy + b_y
 """,
     ),
-    Mutant(
+    bug(
         JORDAN,
         "new output written into y_prev (the caller's y_prev changes)",
-        "bug",
-        """
-def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
-    h = torch.tanh(x @ W_xh + y_prev @ W_yh + b_h)
-    y_prev.copy_(h @ W_hy + b_y)
-    return h, y_prev
-""",
+        ("    return h, h @ W_hy + b_y", "    y_prev.copy_(h @ W_hy + b_y)\n    return h, y_prev"),
     ),
     Mutant(
         JORDAN,
@@ -499,45 +324,13 @@ def jordan_cell(x, y_prev, W_xh, W_yh, b_h, W_hy, b_y):
 """,
     ),
     # ---- count_rnn_parameters ---------------------------------------------------------------
-    Mutant(
-        COUNT,
-        "counts PyTorch's two biases",
-        "bug",
-        """
-def count_rnn_parameters(input_size, hidden_size, output_size):
-    D, H, O = input_size, hidden_size, output_size
-    return D * H + H * H + 2 * H + H * O + O
-""",
-    ),
-    Mutant(
-        COUNT,
-        "forgets the output bias",
-        "bug",
-        """
-def count_rnn_parameters(input_size, hidden_size, output_size):
-    D, H, O = input_size, hidden_size, output_size
-    return D * H + H * H + H + H * O
-""",
-    ),
-    Mutant(
-        COUNT,
-        "forgets the recurrent matrix",
-        "bug",
-        """
-def count_rnn_parameters(input_size, hidden_size, output_size):
-    D, H, O = input_size, hidden_size, output_size
-    return D * H + H + H * O + O
-""",
-    ),
-    Mutant(
+    bug(COUNT, "counts PyTorch's two biases", ("H * H + H +", "H * H + 2 * H +")),
+    bug(COUNT, "forgets the output bias", (" + O", "")),
+    bug(COUNT, "forgets the recurrent matrix", (" + H * H", "")),
+    bug(
         COUNT,
         "returns a float",
-        "bug",
-        """
-def count_rnn_parameters(input_size, hidden_size, output_size):
-    D, H, O = input_size, hidden_size, output_size
-    return float(D * H + H * H + H + H * O + O)
-""",
+        ("return D * H + H * H + H + H * O + O", "return float(D * H + H * H + H + H * O + O)"),
     ),
     Mutant(
         COUNT,
