@@ -1,11 +1,12 @@
 """Mutants for lesson 02_gradients.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "02_gradients"
 
@@ -14,8 +15,9 @@ BACKWARD = "02-rnn-backward"
 JACOBIAN = "02-hidden-jacobian-norms"
 CLIP = "02-clip-by-global-norm"
 
-# The reference rnn_backward with one line swapped out, for the bugs that differ in a single place.
-_BACKWARD = """
+REFERENCE = {
+    TANH: "def tanh_grad_from_output(h):\n    return 1 - h**2\n",
+    BACKWARD: """
 def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
     T = X.shape[1]
     states = [h0]
@@ -33,15 +35,8 @@ def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
         from_later = g @ W_hh.T
     grads["h0"] = from_later
     return grads
-"""
-
-
-def _backward_with(old: str, new: str) -> str:
-    assert old in _BACKWARD, old
-    return _BACKWARD.replace(old, new)
-
-
-_JACOBIAN = """
+""",
+    JACOBIAN: """
 def hidden_jacobian_norms(X, h0, W_xh, W_hh, b_h):
     T = X.shape[1]
     h, states = h0, [h0[0]]
@@ -55,25 +50,24 @@ def hidden_jacobian_norms(X, h0, W_xh, W_hh, b_h):
         product = product @ jacobian
         norms[t] = torch.linalg.matrix_norm(product)
     return norms
-"""
+""",
+    CLIP: """
+def clip_by_global_norm(grads, max_norm):
+    total = math.sqrt(sum(float((g**2).sum()) for g in grads))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads]
+""",
+}
 
-
-def _jacobian_with(old: str, new: str) -> str:
-    assert old in _JACOBIAN, old
-    return _JACOBIAN.replace(old, new)
-
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
 
 MUTANTS = [
     # ---- tanh_grad_from_output ---------------------------------------------------------------
-    Mutant(
-        TANH,
-        "tanh applied to the output again",
-        "bug",
-        "def tanh_grad_from_output(h):\n    return 1 - torch.tanh(h) ** 2\n",
-    ),
+    bug(TANH, "tanh applied to the output again", ("1 - h**2", "1 - torch.tanh(h) ** 2")),
     Mutant(TANH, "the sigmoid's derivative h(1 - h)", "bug", "def tanh_grad_from_output(h):\n    return h * (1 - h)\n"),
-    Mutant(TANH, "1 - h", "bug", "def tanh_grad_from_output(h):\n    return 1 - h\n"),
-    Mutant(TANH, "(1 - h) squared", "bug", "def tanh_grad_from_output(h):\n    return (1 - h) ** 2\n"),
+    bug(TANH, "1 - h", ("1 - h**2", "1 - h")),
+    bug(TANH, "(1 - h) squared", ("1 - h**2", "(1 - h) ** 2")),
     Mutant(
         TANH,
         "computed in place in h (the caller's h changes)",
@@ -88,43 +82,25 @@ MUTANTS = [
         "def tanh_grad_from_output(h):\n    return torch.ones_like(h) - h * h\n",
     ),
     # ---- rnn_backward -------------------------------------------------------------------------
-    Mutant(
-        BACKWARD,
-        "no gradient carried from later steps",
-        "bug",
-        _backward_with("g = (dH[:, t] + from_later) *", "g = dH[:, t] *"),
-    ),
-    Mutant(
+    bug(BACKWARD, "no gradient carried from later steps", ("g = (dH[:, t] + from_later) *", "g = dH[:, t] *")),
+    bug(
         BACKWARD,
         "W_hh's gradient pairs g_t with h_t instead of h_{t-1}",
-        "bug",
-        _backward_with('grads["W_hh"] += states[t].T @ g', 'grads["W_hh"] += states[t + 1].T @ g'),
+        ('grads["W_hh"] += states[t].T @ g', 'grads["W_hh"] += states[t + 1].T @ g'),
     ),
-    Mutant(
+    bug(
         BACKWARD,
         "tanh' taken at the previous state",
-        "bug",
-        _backward_with("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
+        ("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
     ),
-    Mutant(
+    bug(
         BACKWARD,
         "carried gradient skips the tanh'",
-        "bug",
-        _backward_with("from_later = g @ W_hh.T", "from_later = (dH[:, t] + from_later) @ W_hh.T"),
+        ("from_later = g @ W_hh.T", "from_later = (dH[:, t] + from_later) @ W_hh.T"),
     ),
-    Mutant(
-        BACKWARD,
-        "W_hh not transposed going back",
-        "bug",
-        _backward_with("from_later = g @ W_hh.T", "from_later = g @ W_hh"),
-    ),
-    Mutant(BACKWARD, "bias gradient averaged over the batch", "bug", _backward_with("g.sum(dim=0)", "g.mean(dim=0)")),
-    Mutant(
-        BACKWARD,
-        "h0 gradient left at zero",
-        "bug",
-        _backward_with('grads["h0"] = from_later', 'grads["h0"] = torch.zeros_like(h0)'),
-    ),
+    bug(BACKWARD, "W_hh not transposed going back", ("from_later = g @ W_hh.T", "from_later = g @ W_hh")),
+    bug(BACKWARD, "bias gradient averaged over the batch", ("g.sum(dim=0)", "g.mean(dim=0)")),
+    bug(BACKWARD, "h0 gradient left at zero", ('grads["h0"] = from_later', 'grads["h0"] = torch.zeros_like(h0)')),
     Mutant(
         BACKWARD,
         "autograd inside",
@@ -140,29 +116,15 @@ def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
     return dict(zip(("X", "h0", "W_xh", "W_hh", "b_h"), grads))
 """,
     ),
-    Mutant(
+    bug(
         BACKWARD,
         "carried gradient accumulated into dH in place (the caller's dH changes)",
-        "bug",
-        """
-def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
-    T = X.shape[1]
-    states = [h0]
-    for t in range(T):
-        states.append(torch.tanh(X[:, t] @ W_xh + states[-1] @ W_hh + b_h))
-    grads = {"X": torch.zeros_like(X), "W_xh": torch.zeros_like(W_xh), "W_hh": torch.zeros_like(W_hh),
-             "b_h": torch.zeros_like(b_h)}
-    for t in reversed(range(T)):
-        g = dH[:, t] * tanh_grad_from_output(states[t + 1])
-        grads["X"][:, t] = g @ W_xh.T
-        grads["W_xh"] += X[:, t].T @ g
-        grads["W_hh"] += states[t].T @ g
-        grads["b_h"] += g.sum(dim=0)
-        if t > 0:
-            dH[:, t - 1] += g @ W_hh.T
-    grads["h0"] = g @ W_hh.T
-    return grads
-""",
+        ("    from_later = torch.zeros_like(h0)\n", ""),
+        ("g = (dH[:, t] + from_later) *", "g = dH[:, t] *"),
+        (
+            '        from_later = g @ W_hh.T\n    grads["h0"] = from_later',
+            '        if t > 0:\n            dH[:, t - 1] += g @ W_hh.T\n    grads["h0"] = g @ W_hh.T',
+        ),
     ),
     Mutant(
         BACKWARD,
@@ -217,51 +179,32 @@ def rnn_backward(X, h0, W_xh, W_hh, b_h, dH):
 """,
     ),
     # ---- hidden_jacobian_norms ----------------------------------------------------------------
-    Mutant(
+    bug(
         JACOBIAN,
         "tanh' taken at the earlier state",
-        "bug",
-        _jacobian_with("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
+        ("tanh_grad_from_output(states[t + 1])", "tanh_grad_from_output(states[t])"),
     ),
-    Mutant(
-        JACOBIAN,
-        "W_hh not transposed",
-        "bug",
-        _jacobian_with("[:, None] * W_hh.T", "[:, None] * W_hh"),
-    ),
-    Mutant(
-        JACOBIAN,
-        "product built in the wrong order",
-        "bug",
-        _jacobian_with("product = product @ jacobian", "product = jacobian @ product"),
-    ),
-    Mutant(
+    bug(JACOBIAN, "W_hh not transposed", ("[:, None] * W_hh.T", "[:, None] * W_hh")),
+    bug(JACOBIAN, "product built in the wrong order", ("product = product @ jacobian", "product = jacobian @ product")),
+    bug(
         JACOBIAN,
         "spectral norm instead of Frobenius",
-        "bug",
-        _jacobian_with("torch.linalg.matrix_norm(product)", "torch.linalg.matrix_norm(product, ord=2)"),
+        ("torch.linalg.matrix_norm(product)", "torch.linalg.matrix_norm(product, ord=2)"),
     ),
-    Mutant(JACOBIAN, "indexed by distance instead of by k", "bug", _jacobian_with("norms[t] =", "norms[T - 1 - t] =")),
-    Mutant(
-        JACOBIAN,
-        "no tanh' factor",
-        "bug",
-        _jacobian_with("tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T", "W_hh.T"),
-    ),
-    Mutant(
+    bug(JACOBIAN, "indexed by distance instead of by k", ("norms[t] =", "norms[T - 1 - t] =")),
+    bug(JACOBIAN, "no tanh' factor", ("tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T", "W_hh.T")),
+    bug(
         JACOBIAN,
         "state updated in h0's memory (the caller's h0 changes)",
-        "bug",
-        _jacobian_with(
+        (
             "h = torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h)\n        states.append(h[0])",
             "h.copy_(torch.tanh(X[:, t] @ W_xh + h @ W_hh + b_h))\n        states.append(h[0].clone())",
         ),
     ),
-    Mutant(
+    bug(
         JACOBIAN,
         "W_hh.T scaled in place (W_hh changes at every step)",
-        "bug",
-        _jacobian_with(
+        (
             "jacobian = tanh_grad_from_output(states[t + 1])[:, None] * W_hh.T",
             "jacobian = W_hh.T\n        jacobian *= tanh_grad_from_output(states[t + 1])[:, None]",
         ),
@@ -318,39 +261,23 @@ def clip_by_global_norm(grads, max_norm):
     return [g * min(1.0, max_norm / (float(g.norm()) + 1e-6)) for g in grads]
 """,
     ),
-    Mutant(
+    bug(
         CLIP,
         "always rescaled to max_norm",
-        "bug",
-        """
-def clip_by_global_norm(grads, max_norm):
-    total = math.sqrt(sum(float((g**2).sum()) for g in grads))
-    return [g * (max_norm / (total + 1e-6)) for g in grads]
-""",
+        (
+            "    scale = min(1.0, max_norm / (total + 1e-6))\n    return [g * scale for g in grads]",
+            "    return [g * (max_norm / (total + 1e-6)) for g in grads]",
+        ),
     ),
-    Mutant(
+    bug(
         CLIP,
         "sum of norms instead of the global norm",
-        "bug",
-        """
-def clip_by_global_norm(grads, max_norm):
-    total = sum(float(g.norm()) for g in grads)
-    scale = min(1.0, max_norm / (total + 1e-6))
-    return [g * scale for g in grads]
-""",
+        ("math.sqrt(sum(float((g**2).sum()) for g in grads))", "sum(float(g.norm()) for g in grads)"),
     ),
-    Mutant(
+    bug(
         CLIP,
         "scales the inputs in place",
-        "bug",
-        """
-def clip_by_global_norm(grads, max_norm):
-    total = math.sqrt(sum(float((g**2).sum()) for g in grads))
-    scale = min(1.0, max_norm / (total + 1e-6))
-    for g in grads:
-        g.mul_(scale)
-    return grads
-""",
+        ("    return [g * scale for g in grads]", "    for g in grads:\n        g.mul_(scale)\n    return grads"),
     ),
     Mutant(
         CLIP,
@@ -361,16 +288,14 @@ def clip_by_global_norm(grads, max_norm):
     return [g.clamp(-max_norm, max_norm) for g in grads]
 """,
     ),
-    Mutant(
+    bug(
         CLIP,
         "global norm from torch.stack of the norms (fails on an empty list)",
-        "bug",
-        """
-def clip_by_global_norm(grads, max_norm):
-    total = torch.linalg.vector_norm(torch.stack([g.double().norm() for g in grads]))
-    scale = min(1.0, max_norm / (float(total) + 1e-6))
-    return [g * scale for g in grads]
-""",
+        (
+            "math.sqrt(sum(float((g**2).sum()) for g in grads))",
+            "torch.linalg.vector_norm(torch.stack([g.double().norm() for g in grads]))",
+        ),
+        ("(total + 1e-6)", "(float(total) + 1e-6)"),
     ),
     Mutant(
         CLIP,
