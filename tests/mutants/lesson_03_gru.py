@@ -1,11 +1,12 @@
 """Mutants for lesson 03_gru.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "03_gru"
 
@@ -14,93 +15,80 @@ FORWARD = "03-gru-forward"
 CHO = "03-gru-cell-cho"
 OVERRIDE = "03-gru-gate-override"
 
-MUTANTS = [
-    # ---- gru_cell ----------------------------------------------------------------------------
-    Mutant(
-        CELL,
-        "z and 1 - z swapped: z = 1 takes the candidate",
-        "bug",
-        """
+REFERENCE = {
+    CELL: """
 def gru_cell(x, h, p):
     r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
     z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
     n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    return z * n + (1 - z) * h
+    return (1 - z) * n + z * h
 """,
-    ),
-    Mutant(
-        CELL,
-        "reset gate in Cho's place: (r * h) @ W_hn",
-        "bug",
-        """
-def gru_cell(x, h, p):
+    FORWARD: """
+def gru_forward(X, h0, p):
+    h, states = h0, []
+    for t in range(X.shape[1]):
+        h = gru_cell(X[:, t], h, p)
+        states.append(h)
+    return torch.stack(states, dim=1), h
+""",
+    CHO: """
+def gru_cell_cho(x, h, p):
     r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
     z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
     n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
     return (1 - z) * n + z * h
 """,
+    OVERRIDE: """
+def gru_gate_override(p, mode):
+    values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
+    if mode not in values:
+        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
+    q = {key: value.clone() for key, value in p.items()}
+    for gate, bias in values[mode].items():
+        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
+        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
+        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
+    return q
+""",
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+VALUES = 'values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}'
+DOUBLE = "    x, h = x.double(), h.double()\n    p = {key: value.double() for key, value in p.items()}\n"
+CLONE = "{key: value.clone() for key, value in p.items()}"
+WEIGHTS = (  # the lines that zero a forced gate's weights
+    '        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])\n'
+    '        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])\n'
+)
+
+MUTANTS = [
+    # ---- gru_cell ----------------------------------------------------------------------------
+    bug(
+        CELL,
+        "z and 1 - z swapped: z = 1 takes the candidate",
+        ("return (1 - z) * n + z * h", "return z * n + (1 - z) * h"),
     ),
-    Mutant(
+    bug(
+        CELL,
+        "reset gate in Cho's place: (r * h) @ W_hn",
+        ('p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"])', '(r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"]'),
+    ),
+    bug(
         CELL,
         "b_hn outside the reset gate",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + p["b_hn"] + r * (h @ p["W_hn"]))
-    return (1 - z) * n + z * h
-""",
+        ('p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"])', 'p["b_xn"] + p["b_hn"] + r * (h @ p["W_hn"])'),
     ),
-    Mutant(
+    bug(
         CELL,
         "gate order swapped: r computed with z's weights and z with r's",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    z = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    r = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    return (1 - z) * n + z * h
-""",
+        ('r = torch.sigmoid(x @ p["W_xr"]', 'z = torch.sigmoid(x @ p["W_xr"]'),
+        ('z = torch.sigmoid(x @ p["W_xz"]', 'r = torch.sigmoid(x @ p["W_xz"]'),
     ),
-    Mutant(
-        CELL,
-        "sigmoid and tanh mixed up: sigmoid candidate",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.sigmoid(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    return (1 - z) * n + z * h
-""",
-    ),
-    Mutant(
-        CELL,
-        "b_hn missing",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"]))
-    return (1 - z) * n + z * h
-""",
-    ),
-    Mutant(
-        CELL,
-        "updates h in place",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    h.mul_(z)
-    return (1 - z) * n + h
-""",
-    ),
+    bug(CELL, "sigmoid and tanh mixed up: sigmoid candidate", ("n = torch.tanh(", "n = torch.sigmoid(")),
+    bug(CELL, "b_hn missing", (' + p["b_hn"]', "")),
+    bug(CELL, "updates h in place", ("    return (1 - z) * n + z * h", "    h.mul_(z)\n    return (1 - z) * n + h")),
     Mutant(
         CELL,
         "shortcut through torch.nn.GRUCell",
@@ -110,19 +98,10 @@ def gru_cell(x, h, p):
     return weights.load_gru_weights(torch.nn.GRUCell(x.shape[1], h.shape[1]), p)(x, h)
 """,
     ),
-    Mutant(
+    bug(
         CELL,
         "computed in float64 whatever the input dtype (float32 in, float64 out)",
-        "bug",
-        """
-def gru_cell(x, h, p):
-    x, h = x.double(), h.double()
-    p = {key: value.double() for key, value in p.items()}
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    return (1 - z) * n + z * h
-""",
+        ("(x, h, p):\n", "(x, h, p):\n" + DOUBLE),
     ),
     Mutant(
         CELL,
@@ -165,45 +144,16 @@ def gru_forward(X, h0, p):
     return torch.stack(states, dim=1), states[-1]
 """,
     ),
-    Mutant(
+    bug(
         FORWARD,
         "H_all holds h_0 ... h_{T-1} (off by one)",
-        "bug",
-        """
-def gru_forward(X, h0, p):
-    h, states = h0, []
-    for t in range(X.shape[1]):
-        states.append(h)
-        h = gru_cell(X[:, t], h, p)
-    return torch.stack(states, dim=1), h
-""",
+        (
+            "        h = gru_cell(X[:, t], h, p)\n        states.append(h)\n",
+            "        states.append(h)\n        h = gru_cell(X[:, t], h, p)\n",
+        ),
     ),
-    Mutant(
-        FORWARD,
-        "h_T is the first state",
-        "bug",
-        """
-def gru_forward(X, h0, p):
-    h, states = h0, []
-    for t in range(X.shape[1]):
-        h = gru_cell(X[:, t], h, p)
-        states.append(h)
-    return torch.stack(states, dim=1), states[0]
-""",
-    ),
-    Mutant(
-        FORWARD,
-        "time-major output (T, B, H)",
-        "bug",
-        """
-def gru_forward(X, h0, p):
-    h, states = h0, []
-    for t in range(X.shape[1]):
-        h = gru_cell(X[:, t], h, p)
-        states.append(h)
-    return torch.stack(states), h
-""",
-    ),
+    bug(FORWARD, "h_T is the first state", ("dim=1), h", "dim=1), states[0]")),
+    bug(FORWARD, "time-major output (T, B, H)", ("torch.stack(states, dim=1)", "torch.stack(states)")),
     Mutant(
         FORWARD,
         "Cho's cell instead of PyTorch's",
@@ -245,18 +195,10 @@ def gru_forward(X, h0, p):
     return out, h_n[0]
 """,
     ),
-    Mutant(
+    bug(
         FORWARD,
         "H_all squeezed (drops every axis of size 1)",
-        "bug",
-        """
-def gru_forward(X, h0, p):
-    h, states = h0, []
-    for t in range(X.shape[1]):
-        h = gru_cell(X[:, t], h, p)
-        states.append(h)
-    return torch.stack(states, dim=1).squeeze(), h
-""",
+        ("torch.stack(states, dim=1)", "torch.stack(states, dim=1).squeeze()"),
     ),
     Mutant(
         FORWARD,
@@ -292,79 +234,23 @@ def gru_forward(X, h0, p):
 """,
     ),
     # ---- gru_cell_cho ------------------------------------------------------------------------
-    Mutant(
+    bug(
         CHO,
         "PyTorch's placement: r * (h @ W_hn + b_hn)",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"]))
-    return (1 - z) * n + z * h
-""",
+        ('(r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"]', 'p["b_xn"] + r * (h @ p["W_hn"] + p["b_hn"])'),
     ),
-    Mutant(
+    bug(
         CHO,
         "reset after the product, b_hn outside: r * (h @ W_hn) + b_hn",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + r * (h @ p["W_hn"]) + p["b_xn"] + p["b_hn"])
-    return (1 - z) * n + z * h
-""",
+        ('(r * h) @ p["W_hn"]', 'r * (h @ p["W_hn"])'),
     ),
-    Mutant(
-        CHO,
-        "z and 1 - z swapped",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
-    return z * n + (1 - z) * h
-""",
-    ),
-    Mutant(
-        CHO,
-        "b_hn dropped",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"])
-    return (1 - z) * n + z * h
-""",
-    ),
-    Mutant(
-        CHO,
-        "reset gate also applied to the gates' view of h",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + (r * h) @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
-    return (1 - z) * n + z * h
-""",
-    ),
-    Mutant(
+    bug(CHO, "z and 1 - z swapped", ("return (1 - z) * n + z * h", "return z * n + (1 - z) * h")),
+    bug(CHO, "b_hn dropped", (' + p["b_hn"]', "")),
+    bug(CHO, "reset gate also applied to the gates' view of h", ('h @ p["W_hz"]', '(r * h) @ p["W_hz"]')),
+    bug(
         CHO,
         "computed in float64 whatever the input dtype (float32 in, float64 out)",
-        "bug",
-        """
-def gru_cell_cho(x, h, p):
-    x, h = x.double(), h.double()
-    p = {key: value.double() for key, value in p.items()}
-    r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
-    z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
-    n = torch.tanh(x @ p["W_xn"] + (r * h) @ p["W_hn"] + p["b_xn"] + p["b_hn"])
-    return (1 - z) * n + z * h
-""",
+        ("(x, h, p):\n", "(x, h, p):\n" + DOUBLE),
     ),
     Mutant(
         CHO,
@@ -398,103 +284,35 @@ def gru_cell_cho(x, h, p):
 """,
     ),
     # ---- gru_gate_override -------------------------------------------------------------------
-    Mutant(
-        OVERRIDE,
-        "'rnn' forces z to 1 (the copy corner)",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"rnn": {"z": 40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
-    if mode not in values:
-        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
-    q = {key: value.clone() for key, value in p.items()}
-    for gate, bias in values[mode].items():
-        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
-        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
-        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
-    return q
-""",
-    ),
-    Mutant(
-        OVERRIDE,
-        "'mlp' leaves the reset gate alone",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0}}
-    if mode not in values:
-        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
-    q = {key: value.clone() for key, value in p.items()}
-    for gate, bias in values[mode].items():
-        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
-        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
-        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
-    return q
-""",
-    ),
-    Mutant(
+    bug(OVERRIDE, "'rnn' forces z to 1 (the copy corner)", ('"rnn": {"z": -40.0', '"rnn": {"z": 40.0')),
+    bug(OVERRIDE, "'mlp' leaves the reset gate alone", ('"mlp": {"z": -40.0, "r": -40.0}', '"mlp": {"z": -40.0}')),
+    bug(
         OVERRIDE,
         "'rnn' closes the reset gate too (r ~ 0)",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"rnn": {"z": -40.0, "r": -40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
-    if mode not in values:
-        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
-    q = {key: value.clone() for key, value in p.items()}
-    for gate, bias in values[mode].items():
-        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
-        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
-        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
-    return q
-""",
+        ('"rnn": {"z": -40.0, "r": 40.0}', '"rnn": {"z": -40.0, "r": -40.0}'),
     ),
-    Mutant(
+    bug(
         OVERRIDE,
         "bias too small to saturate the gates (+-4, weights kept)",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"rnn": {"z": -4.0, "r": 4.0}, "copy": {"z": 4.0}, "mlp": {"z": -4.0, "r": -4.0}}
-    if mode not in values:
-        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
-    q = dict(p)
-    for gate, bias in values[mode].items():
-        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
-    return q
-""",
+        (VALUES, VALUES.replace("40.0", "4.0")),
+        (CLONE, "dict(p)"),
+        (WEIGHTS, ""),
     ),
-    Mutant(
+    bug(
         OVERRIDE,
         "writes the forced values into p's own tensors",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"rnn": {"z": -40.0, "r": 40.0}, "copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}
-    if mode not in values:
-        raise ValueError("mode should be 'rnn', 'copy' or 'mlp'")
-    q = dict(p)
-    for gate, bias in values[mode].items():
-        q[f"W_x{gate}"].zero_()
-        q[f"W_h{gate}"].zero_()
-        q[f"b_{gate}"].fill_(bias)
-    return q
-""",
+        (CLONE, "dict(p)"),
+        (
+            WEIGHTS + '        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)\n',
+            '        q[f"W_x{gate}"].zero_()\n        q[f"W_h{gate}"].zero_()\n        q[f"b_{gate}"].fill_(bias)\n',
+        ),
     ),
-    Mutant(
+    bug(
         OVERRIDE,
         "unknown mode silently treated as 'rnn'",
-        "bug",
-        """
-def gru_gate_override(p, mode):
-    values = {"copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}.get(mode, {"z": -40.0, "r": 40.0})
-    q = {key: value.clone() for key, value in p.items()}
-    for gate, bias in values.items():
-        q[f"W_x{gate}"] = torch.zeros_like(p[f"W_x{gate}"])
-        q[f"W_h{gate}"] = torch.zeros_like(p[f"W_h{gate}"])
-        q[f"b_{gate}"] = torch.full_like(p[f"b_{gate}"], bias)
-    return q
-""",
+        (VALUES, 'values = {"copy": {"z": 40.0}, "mlp": {"z": -40.0, "r": -40.0}}.get(mode, {"z": -40.0, "r": 40.0})'),
+        ("    if mode not in values:\n        raise ValueError(\"mode should be 'rnn', 'copy' or 'mlp'\")\n", ""),
+        ("values[mode].items()", "values.items()"),
     ),
     Mutant(
         OVERRIDE,
