@@ -1,11 +1,12 @@
 """Mutants for lesson 04_lstm.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise must lose points (in at least one of its test cells).  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "04_lstm"
 
@@ -14,73 +15,86 @@ FORWARD = "04-lstm-forward"
 PATH = "04-forget-gate-path"
 PEEPHOLE = "04-peephole-lstm-cell"
 
-
-def _cell(i="i", f="f", g="g", o="o", update="f * c_prev + i * g", out="o * torch.tanh(c)", g_fn="torch.tanh"):
-    """An lstm_cell whose gates read the given parameter letters, with the given update and output lines."""
-    return f"""
+REFERENCE = {
+    CELL: """
 def lstm_cell(x, state, p):
     h_prev, c_prev = state
-    i = torch.sigmoid(x @ p["W_x{i}"] + h_prev @ p["W_h{i}"] + p["b_{i}"])
-    f = torch.sigmoid(x @ p["W_x{f}"] + h_prev @ p["W_h{f}"] + p["b_{f}"])
-    g = {g_fn}(x @ p["W_x{g}"] + h_prev @ p["W_h{g}"] + p["b_{g}"])
-    o = torch.sigmoid(x @ p["W_x{o}"] + h_prev @ p["W_h{o}"] + p["b_{o}"])
-    c = {update}
-    h = {out}
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"])
+    c = f * c_prev + i * g
+    h = o * torch.tanh(c)
     return h, c
-"""
-
-
-def _peephole(i_peep="p['w_ci'] * c_prev", f_peep="p['w_cf'] * c_prev", o_peep="p['w_co'] * c", g_peep="0"):
-    return f"""
+""",
+    FORWARD: """
+def lstm_forward(X, state0, p):
+    h, c = state0
+    states = []
+    for t in range(X.shape[1]):
+        h, c = lstm_cell(X[:, t], (h, c), p)
+        states.append(h)
+    return torch.stack(states, dim=1), (h, c)
+""",
+    PATH: """
+def forget_gate_path(F):
+    return torch.flip(torch.cumprod(torch.flip(F, dims=[0]), dim=0), dims=[0])
+""",
+    # The candidate's "+ 0" stands where the gates add their peephole: the candidate has none.
+    PEEPHOLE: """
 def peephole_lstm_cell(x, state, p):
     h_prev, c_prev = state
-    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + {i_peep} + p["b_i"])
-    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + {f_peep} + p["b_f"])
-    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + {g_peep} + p["b_g"])
+    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p['w_ci'] * c_prev + p["b_i"])
+    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p['w_cf'] * c_prev + p["b_f"])
+    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + 0 + p["b_g"])
     c = f * c_prev + i * g
-    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + {o_peep} + p["b_o"])
+    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p['w_co'] * c + p["b_o"])
     return o * torch.tanh(c), c
-"""
+""",
+}
 
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+
+def _gate(name: str, reads: str, squash: str = "torch.sigmoid") -> str:
+    """The reference's line for lstm_cell's gate ``name``, reading the parameters of gate ``reads``."""
+    return f'{name} = {squash}(x @ p["W_x{reads}"] + h_prev @ p["W_h{reads}"] + p["b_{reads}"])'
+
+
+SUFFIX_PRODUCTS = "torch.flip(torch.cumprod(torch.flip(F, dims=[0]), dim=0), dims=[0])"
 
 MUTANTS = [
     # ---- lstm_cell ---------------------------------------------------------------------------
-    Mutant(CELL, "input and forget gates swapped", "bug", _cell(i="f", f="i")),
-    Mutant(CELL, "PyTorch's storage order misread as i, f, o, g", "bug", _cell(g="o", o="g")),
-    Mutant(CELL, "h from the raw cell: o * c", "bug", _cell(out="o * c")),
-    Mutant(CELL, "h from the old cell c_prev", "bug", _cell(out="o * torch.tanh(c_prev)")),
-    Mutant(CELL, "candidate squashed with a sigmoid", "bug", _cell(g_fn="torch.sigmoid")),
-    Mutant(CELL, "no input gate: c = f * c_prev + g", "bug", _cell(update="f * c_prev + g")),
-    Mutant(CELL, "GRU-style update: c = f * c_prev + (1 - f) * g", "bug", _cell(update="f * c_prev + (1 - f) * g")),
-    Mutant(
+    bug(CELL, "input and forget gates swapped", (_gate("i", "i"), _gate("i", "f")), (_gate("f", "f"), _gate("f", "i"))),
+    bug(
+        CELL,
+        "PyTorch's storage order misread as i, f, o, g",
+        (_gate("g", "g", "torch.tanh"), _gate("g", "o", "torch.tanh")),
+        (_gate("o", "o"), _gate("o", "g")),
+    ),
+    bug(CELL, "h from the raw cell: o * c", ("h = o * torch.tanh(c)", "h = o * c")),
+    bug(CELL, "h from the old cell c_prev", ("h = o * torch.tanh(c)", "h = o * torch.tanh(c_prev)")),
+    bug(CELL, "candidate squashed with a sigmoid", ("g = torch.tanh(", "g = torch.sigmoid(")),
+    bug(CELL, "no input gate: c = f * c_prev + g", ("c = f * c_prev + i * g", "c = f * c_prev + g")),
+    bug(
+        CELL,
+        "GRU-style update: c = f * c_prev + (1 - f) * g",
+        ("c = f * c_prev + i * g", "c = f * c_prev + (1 - f) * g"),
+    ),
+    bug(
         CELL,
         "returns (c, h) instead of (h, c)",
-        "bug",
-        """
-def lstm_cell(x, state, p):
-    h_prev, c_prev = state
-    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"])
-    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"])
-    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
-    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"])
-    c = f * c_prev + i * g
-    return c, o * torch.tanh(c)
-""",
+        ("    h = o * torch.tanh(c)\n    return h, c", "    return c, o * torch.tanh(c)"),
     ),
-    Mutant(
+    bug(
         CELL,
         "cell updated in place (c_prev changed)",
-        "bug",
-        """
-def lstm_cell(x, state, p):
-    h_prev, c_prev = state
-    i = torch.sigmoid(x @ p["W_xi"] + h_prev @ p["W_hi"] + p["b_i"])
-    f = torch.sigmoid(x @ p["W_xf"] + h_prev @ p["W_hf"] + p["b_f"])
-    g = torch.tanh(x @ p["W_xg"] + h_prev @ p["W_hg"] + p["b_g"])
-    o = torch.sigmoid(x @ p["W_xo"] + h_prev @ p["W_ho"] + p["b_o"])
-    c = c_prev.mul_(f).add_(i * g) if not c_prev.requires_grad else f * c_prev + i * g
-    return o * torch.tanh(c), c
-""",
+        (
+            "c = f * c_prev + i * g",
+            "c = c_prev.mul_(f).add_(i * g) if not c_prev.requires_grad else f * c_prev + i * g",
+        ),
+        ("    h = o * torch.tanh(c)\n    return h, c", "    return o * torch.tanh(c), c"),
     ),
     Mutant(
         CELL,
@@ -135,90 +149,39 @@ def lstm_cell(x, state, p):
 """,
     ),
     # ---- lstm_forward --------------------------------------------------------------------------
-    Mutant(
+    bug(
         FORWARD,
         "state not carried: every step starts from state0",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    states = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], state0, p)
-        states.append(h)
-    return torch.stack(states, dim=1), (h, c)
-""",
+        ("    h, c = state0\n", ""),
+        ("lstm_cell(X[:, t], (h, c), p)", "lstm_cell(X[:, t], state0, p)"),
     ),
-    Mutant(
+    bug(
         FORWARD,
         "only h carried: the cell restarts from c0 at every step",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h, c0 = state0
-    states = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], (h, c0), p)
-        states.append(h)
-    return torch.stack(states, dim=1), (h, c)
-""",
+        ("h, c = state0", "h, c0 = state0"),
+        ("lstm_cell(X[:, t], (h, c), p)", "lstm_cell(X[:, t], (h, c0), p)"),
     ),
-    Mutant(
+    bug(
         FORWARD,
         "H_all stacks the cells instead of the hidden states",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h, c = state0
-    cells = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], (h, c), p)
-        cells.append(c)
-    return torch.stack(cells, dim=1), (h, c)
-""",
+        ("states = []", "cells = []"),
+        ("states.append(h)", "cells.append(c)"),
+        ("torch.stack(states, dim=1)", "torch.stack(cells, dim=1)"),
     ),
-    Mutant(
+    bug(
         FORWARD,
         "H_all holds h_0 ... h_{T-1} (off by one)",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h, c = state0
-    states = []
-    for t in range(X.shape[1]):
-        states.append(h)
-        h, c = lstm_cell(X[:, t], (h, c), p)
-    return torch.stack(states, dim=1), (h, c)
-""",
+        (
+            "        h, c = lstm_cell(X[:, t], (h, c), p)\n        states.append(h)\n",
+            "        states.append(h)\n        h, c = lstm_cell(X[:, t], (h, c), p)\n",
+        ),
     ),
-    Mutant(
+    bug(
         FORWARD,
         "starts from zeros, ignoring state0",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h = torch.zeros_like(state0[0])
-    c = torch.zeros_like(state0[1])
-    states = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], (h, c), p)
-        states.append(h)
-    return torch.stack(states, dim=1), (h, c)
-""",
+        ("h, c = state0", "h = torch.zeros_like(state0[0])\n    c = torch.zeros_like(state0[1])"),
     ),
-    Mutant(
-        FORWARD,
-        "returns (h_T, c_T) swapped",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h, c = state0
-    states = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], (h, c), p)
-        states.append(h)
-    return torch.stack(states, dim=1), (c, h)
-""",
-    ),
+    bug(FORWARD, "returns (h_T, c_T) swapped", ("dim=1), (h, c)", "dim=1), (c, h)")),
     Mutant(
         FORWARD,
         "torch.nn.LSTM with copied weights",
@@ -236,20 +199,13 @@ def lstm_forward(X, state0, p):
     return out, (h_n[0], c_n[0])
 """,
     ),
-    Mutant(
+    bug(
         FORWARD,
         "h_T and c_T taken with .squeeze() (drops the batch axis when B = 1)",
-        "bug",
-        """
-def lstm_forward(X, state0, p):
-    h, c = state0
-    states = []
-    for t in range(X.shape[1]):
-        h, c = lstm_cell(X[:, t], (h, c), p)
-        states.append(h)
-    H_all = torch.stack(states, dim=1)
-    return H_all, (H_all[:, -1].squeeze(), c.squeeze())
-""",
+        (
+            "return torch.stack(states, dim=1), (h, c)",
+            "H_all = torch.stack(states, dim=1)\n    return H_all, (H_all[:, -1].squeeze(), c.squeeze())",
+        ),
     ),
     Mutant(
         FORWARD,
@@ -299,24 +255,8 @@ def forget_gate_path(F):
     return torch.cat([suffix[:1], suffix[:-1]])
 """,
     ),
-    Mutant(
-        PATH,
-        "product over units instead of time",
-        "bug",
-        """
-def forget_gate_path(F):
-    return torch.flip(torch.cumprod(torch.flip(F, dims=[1]), dim=1), dims=[1])
-""",
-    ),
-    Mutant(
-        PATH,
-        "sum of gates instead of product",
-        "bug",
-        """
-def forget_gate_path(F):
-    return torch.flip(torch.cumsum(torch.flip(F, dims=[0]), dim=0), dims=[0])
-""",
-    ),
+    bug(PATH, "product over units instead of time", (SUFFIX_PRODUCTS, SUFFIX_PRODUCTS.replace("0", "1"))),
+    bug(PATH, "sum of gates instead of product", ("torch.cumprod(", "torch.cumsum(")),
     Mutant(
         PATH,
         "total product divided by prefix products (NaN once products underflow)",
@@ -386,12 +326,15 @@ def forget_gate_path(F):
 """,
     ),
     # ---- peephole_lstm_cell ----------------------------------------------------------------------
-    Mutant(PEEPHOLE, "output gate peeks at the old cell c_prev", "bug", _peephole(o_peep="p['w_co'] * c_prev")),
-    Mutant(
-        PEEPHOLE, "w_ci and w_cf swapped", "bug", _peephole(i_peep="p['w_cf'] * c_prev", f_peep="p['w_ci'] * c_prev")
+    bug(PEEPHOLE, "output gate peeks at the old cell c_prev", ("p['w_co'] * c +", "p['w_co'] * c_prev +")),
+    bug(
+        PEEPHOLE,
+        "w_ci and w_cf swapped",
+        ("p['w_ci'] * c_prev + p[\"b_i\"]", "p['w_cf'] * c_prev + p[\"b_i\"]"),
+        ("p['w_cf'] * c_prev + p[\"b_f\"]", "p['w_ci'] * c_prev + p[\"b_f\"]"),
     ),
-    Mutant(PEEPHOLE, "no peephole on the forget gate", "bug", _peephole(f_peep="0")),
-    Mutant(PEEPHOLE, "a peephole on the candidate too", "bug", _peephole(g_peep="p['w_co'] * c_prev")),
+    bug(PEEPHOLE, "no peephole on the forget gate", ("p['w_cf'] * c_prev", "0")),
+    bug(PEEPHOLE, "a peephole on the candidate too", ("+ 0 +", "+ p['w_co'] * c_prev +")),
     Mutant(
         PEEPHOLE,
         "peepholes added after the sigmoid",
