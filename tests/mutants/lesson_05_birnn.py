@@ -1,11 +1,12 @@
 """Mutants for lesson 05_birnn.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks (on the autograded cells; the written answer is graded by hand).
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "05_birnn"
 
@@ -13,7 +14,7 @@ REVERSE = "05-reverse-padded"
 BIRNN = "05-birnn-forward"
 STACKED = "05-stacked-rnn-forward"
 
-# A recurrence helper that the birnn_forward mutants below share (each mutant is a whole cell, so it is repeated).
+# A recurrence helper that the reference birnn_forward (and so each of its edits) defines in the same cell.
 _RUN = """
 def _run(inputs, p):
     h = inputs.new_zeros(inputs.shape[0], p["W_hh"].shape[0])
@@ -27,6 +28,40 @@ def _run(inputs, p):
 def _real(X, lengths):
     return (torch.arange(X.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1).to(X.dtype)
 """
+
+REFERENCE = {
+    REVERSE: """
+def reverse_padded(X, lengths):
+    out = X.clone()
+    for b, n in enumerate(lengths.tolist()):
+        out[b, :n] = X[b, :n].flip(0)
+    return out
+""",
+    BIRNN: _RUN
+    + """
+def birnn_forward(X, lengths, p_fwd, p_bwd):
+    backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)
+    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
+""",
+    STACKED: """
+def stacked_rnn_forward(X, layers, h0=None):
+    inputs, last_states = X, []
+    for index, p in enumerate(layers):
+        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[index]
+        states = []
+        for t in range(inputs.shape[1]):
+            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
+            states.append(h)
+        inputs = torch.stack(states, dim=1)
+        last_states.append(h)
+    return inputs, torch.stack(last_states)
+""",
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+BACKWARD = "backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)"
 
 MUTANTS = [
     # ---- reverse_padded ----------------------------------------------------------------------
@@ -52,18 +87,7 @@ def reverse_padded(X, lengths):
     return torch.stack(rows)
 """,
     ),
-    Mutant(
-        REVERSE,
-        "padding zeroed",
-        "bug",
-        """
-def reverse_padded(X, lengths):
-    out = torch.zeros_like(X)
-    for b, n in enumerate(lengths.tolist()):
-        out[b, :n] = X[b, :n].flip(0)
-    return out
-""",
-    ),
+    bug(REVERSE, "padding zeroed", ("out = X.clone()", "out = torch.zeros_like(X)")),
     Mutant(
         REVERSE,
         "off by one: reads step lengths[b] - t",
@@ -87,28 +111,17 @@ def reverse_padded(X, lengths):
     return torch.cat([X[:, :n].flip(1), X[:, n:]], dim=1)
 """,
     ),
-    Mutant(
+    bug(
         REVERSE,
         "reverses X in place",
-        "bug",
-        """
-def reverse_padded(X, lengths):
-    for b, n in enumerate(lengths.tolist()):
-        X[b, :n] = X[b, :n].flip(0).clone()
-    return X
-""",
+        ("    out = X.clone()\n", ""),
+        ("out[b, :n] = X[b, :n].flip(0)", "X[b, :n] = X[b, :n].flip(0).clone()"),
+        ("return out", "return X"),
     ),
-    Mutant(
+    bug(
         REVERSE,
         "padding copied from a detached clone: no gradient reaches it",
-        "bug",
-        """
-def reverse_padded(X, lengths):
-    out = X.detach().clone()
-    for b, n in enumerate(lengths.tolist()):
-        out[b, :n] = X[b, :n].flip(0)
-    return out
-""",
+        ("out = X.clone()", "out = X.detach().clone()"),
     ),
     Mutant(
         REVERSE,
@@ -148,83 +161,30 @@ def reverse_padded(X, lengths):
     return torch.gather(X, 1, index.unsqueeze(-1).expand(B, T, D))
 """,
     ),
-    Mutant(
-        REVERSE,
-        "clone, then overwrite the real steps",
-        "correct",
-        """
-def reverse_padded(X, lengths):
-    out = X.clone()
-    for b, n in enumerate(lengths.tolist()):
-        out[b, :n] = X[b, :n].flip(0)
-    return out
-""",
-    ),
+    correct(REVERSE, "clone, then overwrite the real steps"),  # the reference itself, no edit
     # ---- birnn_forward -----------------------------------------------------------------------
-    Mutant(
+    bug(
         BIRNN,
         "torch.flip instead of reverse_padded: the backward direction reads the padding first",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    backward = _run(X.flip(1), p_bwd).flip(1)
-    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
-""",
+        (BACKWARD, "backward = _run(X.flip(1), p_bwd).flip(1)"),
     ),
-    Mutant(
+    bug(
         BIRNN,
         "backward states not re-aligned in time",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    backward = _run(reverse_padded(X, lengths), p_bwd)
-    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
-""",
+        (BACKWARD, "backward = _run(reverse_padded(X, lengths), p_bwd)"),
     ),
-    Mutant(
-        BIRNN,
-        "padded steps not zeroed",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)
-    return torch.cat([_run(X, p_fwd), backward], dim=-1)
-""",
-    ),
-    Mutant(
+    bug(BIRNN, "padded steps not zeroed", (" * _real(X, lengths)", "")),
+    bug(
         BIRNN,
         "wrong concatenation order: backward first",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)
-    return torch.cat([backward, _run(X, p_fwd)], dim=-1) * _real(X, lengths)
-""",
+        ("torch.cat([_run(X, p_fwd), backward]", "torch.cat([backward, _run(X, p_fwd)]"),
     ),
-    Mutant(
-        BIRNN,
-        "weights shared between directions (p_fwd used twice)",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    backward = reverse_padded(_run(reverse_padded(X, lengths), p_fwd), lengths)
-    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
-""",
-    ),
-    Mutant(
+    bug(BIRNN, "weights shared between directions (p_fwd used twice)", (BACKWARD, BACKWARD.replace("p_bwd", "p_fwd"))),
+    bug(
         BIRNN,
         "backward direction reads the sequence left to right",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    return torch.cat([_run(X, p_fwd), _run(X, p_bwd)], dim=-1) * _real(X, lengths)
-""",
+        ("    " + BACKWARD + "\n", ""),
+        ("[_run(X, p_fwd), backward]", "[_run(X, p_fwd), _run(X, p_bwd)]"),
     ),
     Mutant(
         BIRNN,
@@ -257,17 +217,13 @@ def birnn_forward(X, lengths, p_fwd, p_bwd):
     return out
 """,
     ),
-    Mutant(
+    bug(
         BIRNN,
         "padded steps of X zeroed in place before the loops",
-        "bug",
-        _RUN
-        + """
-def birnn_forward(X, lengths, p_fwd, p_bwd):
-    X.mul_(_real(X, lengths))  # zero the padding once, for both directions
-    backward = reverse_padded(_run(reverse_padded(X, lengths), p_bwd), lengths)
-    return torch.cat([_run(X, p_fwd), backward], dim=-1) * _real(X, lengths)
-""",
+        (
+            "    " + BACKWARD,
+            "    X.mul_(_real(X, lengths))  # zero the padding once, for both directions\n    " + BACKWARD,
+        ),
     ),
     Mutant(
         BIRNN,
@@ -335,112 +291,50 @@ def stacked_rnn_forward(X, layers, h0=None):
     return torch.stack(states, dim=1), torch.stack(last_states)
 """,
     ),
-    Mutant(
+    bug(
         STACKED,
         "h_T holds only the top layer's last state",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs = X
-    for index, p in enumerate(layers):
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[index]
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-    return inputs, h.unsqueeze(0)
-""",
+        ("inputs, last_states = X, []", "inputs = X"),
+        (
+            "        last_states.append(h)\n    return inputs, torch.stack(last_states)",
+            "    return inputs, h.unsqueeze(0)",
+        ),
     ),
-    Mutant(
+    bug(
         STACKED,
         "h_T of the wrong layer: the top layer's state repeated",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs = X
-    for index, p in enumerate(layers):
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[index]
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-    return inputs, torch.stack([h] * len(layers))
-""",
+        ("inputs, last_states = X, []", "inputs = X"),
+        (
+            "        last_states.append(h)\n    return inputs, torch.stack(last_states)",
+            "    return inputs, torch.stack([h] * len(layers))",
+        ),
     ),
-    Mutant(
+    bug(
         STACKED,
         "h_T in reverse layer order (top layer first)",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs, last_states = X, []
-    for index, p in enumerate(layers):
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[index]
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-        last_states.append(h)
-    return inputs, torch.stack(last_states[::-1])
-""",
+        ("torch.stack(last_states)", "torch.stack(last_states[::-1])"),
     ),
-    Mutant(
+    bug(
         STACKED,
         "h0 ignored: every layer starts from zeros",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs, last_states = X, []
-    for p in layers:
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0])
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-        last_states.append(h)
-    return inputs, torch.stack(last_states)
-""",
+        ("for index, p in enumerate(layers):", "for p in layers:"),
+        (" if h0 is None else h0[index]", ""),
     ),
-    Mutant(
+    bug(
         STACKED,
         "h0[0] used for every layer",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs, last_states = X, []
-    for p in layers:
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[0]
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-        last_states.append(h)
-    return inputs, torch.stack(last_states)
-""",
+        ("for index, p in enumerate(layers):", "for p in layers:"),
+        ("h0[index]", "h0[0]"),
     ),
-    Mutant(
+    bug(
         STACKED,
         "H_top is the bottom layer's states",
-        "bug",
-        """
-def stacked_rnn_forward(X, layers, h0=None):
-    inputs, last_states, bottom = X, [], None
-    for index, p in enumerate(layers):
-        h = X.new_zeros(X.shape[0], p["W_hh"].shape[0]) if h0 is None else h0[index]
-        states = []
-        for t in range(inputs.shape[1]):
-            h = torch.tanh(inputs[:, t] @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])
-            states.append(h)
-        inputs = torch.stack(states, dim=1)
-        bottom = inputs if bottom is None else bottom
-        last_states.append(h)
-    return bottom, torch.stack(last_states)
-""",
+        ("inputs, last_states = X, []", "inputs, last_states, bottom = X, [], None"),
+        (
+            "        last_states.append(h)\n",
+            "        bottom = inputs if bottom is None else bottom\n        last_states.append(h)\n",
+        ),
+        ("return inputs,", "return bottom,"),
     ),
     Mutant(
         STACKED,
