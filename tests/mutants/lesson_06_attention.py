@@ -1,11 +1,12 @@
 """Mutants for lesson 06_attention.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "06_attention"
 
@@ -15,6 +16,43 @@ SCALED = "06-scaled-dot-score"
 GENERAL = "06-general-score"
 ADDITIVE = "06-additive-score"
 ATTEND = "06-attend"
+
+REFERENCE = {
+    SOFTMAX: """
+def masked_softmax(scores, mask):
+    w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    return torch.nan_to_num(w, nan=0.0)
+""",
+    DOT: """
+def dot_score(Q, K):
+    return Q @ K.transpose(-2, -1)
+""",
+    SCALED: """
+def scaled_dot_score(Q, K):
+    return Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+""",
+    GENERAL: """
+def general_score(Q, K, W):
+    return Q @ W @ K.transpose(-2, -1)
+""",
+    ADDITIVE: """
+def additive_score(Q, K, W_q, W_k, v):
+    return torch.tanh((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
+""",
+    ATTEND: """
+def attend(scores, V, mask=None):
+    if mask is None:
+        mask = torch.ones_like(scores, dtype=torch.bool)
+    weights = masked_softmax(scores, mask)
+    return weights @ V, weights
+""",
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+PAIRS = "(Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)"
+DEFAULT = "    if mask is None:\n        mask = torch.ones_like(scores, dtype=torch.bool)\n"
 
 MUTANTS = [
     # ---- masked_softmax ----------------------------------------------------------------------
@@ -36,44 +74,21 @@ def masked_softmax(scores, mask):
     return torch.softmax(scores, dim=-1) * mask
 """,
     ),
-    Mutant(
+    bug(
         SOFTMAX,
         "-inf fill and softmax: NaN for a row with nothing kept",
-        "bug",
-        """
-def masked_softmax(scores, mask):
-    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-""",
+        ("w = torch.softmax(", "return torch.softmax("),
+        ("\n    return torch.nan_to_num(w, nan=0.0)", ""),
     ),
-    Mutant(
+    bug(
         SOFTMAX,
         "fill with -1e9: a row with nothing kept becomes uniform",
-        "bug",
-        """
-def masked_softmax(scores, mask):
-    return torch.softmax(scores.masked_fill(~mask, -1e9), dim=-1)
-""",
+        ("w = torch.softmax(", "return torch.softmax("),
+        ('float("-inf")', "-1e9"),
+        ("\n    return torch.nan_to_num(w, nan=0.0)", ""),
     ),
-    Mutant(
-        SOFTMAX,
-        "mask meaning inverted (True = drop)",
-        "bug",
-        """
-def masked_softmax(scores, mask):
-    w = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
-    return torch.nan_to_num(w, nan=0.0)
-""",
-    ),
-    Mutant(
-        SOFTMAX,
-        "softmax over the queries (dim -2)",
-        "bug",
-        """
-def masked_softmax(scores, mask):
-    w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-2)
-    return torch.nan_to_num(w, nan=0.0)
-""",
-    ),
+    bug(SOFTMAX, "mask meaning inverted (True = drop)", ("masked_fill(~mask,", "masked_fill(mask,")),
+    bug(SOFTMAX, "softmax over the queries (dim -2)", ("dim=-1)", "dim=-2)")),
     Mutant(
         SOFTMAX,
         "exp without subtracting the maximum: overflows on large scores",
@@ -98,16 +113,7 @@ def masked_softmax(scores, mask):
     return torch.where(total > 0, e / total, torch.zeros_like(e))
 """,
     ),
-    Mutant(
-        SOFTMAX,
-        "masked_fill(-inf), softmax, then nan_to_num",
-        "correct",
-        """
-def masked_softmax(scores, mask):
-    w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-    return torch.nan_to_num(w, nan=0.0)
-""",
-    ),
+    correct(SOFTMAX, "masked_fill(-inf), softmax, then nan_to_num"),  # the reference itself, no edit
     Mutant(
         SOFTMAX,
         "torch.where on rows with something kept, F.softmax",
@@ -137,24 +143,12 @@ def masked_softmax(scores, mask):
 """,
     ),
     # ---- dot_score ---------------------------------------------------------------------------
-    Mutant(
+    bug(
         DOT,
         "keys against queries: result transposed (B, Tk, Tq)",
-        "bug",
-        """
-def dot_score(Q, K):
-    return K @ Q.transpose(-2, -1)
-""",
+        ("Q @ K.transpose(-2, -1)", "K @ Q.transpose(-2, -1)"),
     ),
-    Mutant(
-        DOT,
-        "scaled by sqrt(d)",
-        "bug",
-        """
-def dot_score(Q, K):
-    return Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
-""",
-    ),
+    bug(DOT, "scaled by sqrt(d)", ("K.transpose(-2, -1)", "K.transpose(-2, -1) / math.sqrt(Q.shape[-1])")),
     Mutant(
         DOT,
         "position by position: query i with key i only",
@@ -164,24 +158,10 @@ def dot_score(Q, K):
     return (Q * K).sum(-1, keepdim=True).expand(-1, -1, K.shape[1])
 """,
     ),
-    Mutant(
-        DOT,
-        "computed in float32 whatever the inputs' dtype",
-        "bug",
-        """
-def dot_score(Q, K):
-    return Q.float() @ K.float().transpose(-2, -1)
-""",
+    bug(
+        DOT, "computed in float32 whatever the inputs' dtype", ("Q @ K.transpose(", "Q.float() @ K.float().transpose(")
     ),
-    Mutant(
-        DOT,
-        "keys transposed in place (K.transpose_)",
-        "bug",
-        """
-def dot_score(Q, K):
-    return Q @ K.transpose_(-2, -1)
-""",
-    ),
+    bug(DOT, "keys transposed in place (K.transpose_)", ("K.transpose(", "K.transpose_(")),
     Mutant(
         DOT,
         "einsum",
@@ -204,42 +184,10 @@ def dot_score(Q, K):
 """,
     ),
     # ---- scaled_dot_score --------------------------------------------------------------------
-    Mutant(
-        SCALED,
-        "divided by d instead of sqrt(d)",
-        "bug",
-        """
-def scaled_dot_score(Q, K):
-    return Q @ K.transpose(-2, -1) / Q.shape[-1]
-""",
-    ),
-    Mutant(
-        SCALED,
-        "divided by sqrt of the number of keys",
-        "bug",
-        """
-def scaled_dot_score(Q, K):
-    return Q @ K.transpose(-2, -1) / math.sqrt(K.shape[1])
-""",
-    ),
-    Mutant(
-        SCALED,
-        "multiplied by sqrt(d)",
-        "bug",
-        """
-def scaled_dot_score(Q, K):
-    return Q @ K.transpose(-2, -1) * math.sqrt(Q.shape[-1])
-""",
-    ),
-    Mutant(
-        SCALED,
-        "not scaled",
-        "bug",
-        """
-def scaled_dot_score(Q, K):
-    return Q @ K.transpose(-2, -1)
-""",
-    ),
+    bug(SCALED, "divided by d instead of sqrt(d)", ("math.sqrt(Q.shape[-1])", "Q.shape[-1]")),
+    bug(SCALED, "divided by sqrt of the number of keys", ("math.sqrt(Q.shape[-1])", "math.sqrt(K.shape[1])")),
+    bug(SCALED, "multiplied by sqrt(d)", ("/ math.sqrt(", "* math.sqrt(")),
+    bug(SCALED, "not scaled", (" / math.sqrt(Q.shape[-1])", "")),
     Mutant(
         SCALED,
         "queries divided in place (Q /= sqrt(d))",
@@ -271,53 +219,18 @@ def scaled_dot_score(Q, K):
 """,
     ),
     # ---- general_score -----------------------------------------------------------------------
-    Mutant(
-        GENERAL,
-        "W transposed",
-        "bug",
-        """
-def general_score(Q, K, W):
-    return Q @ W.T @ K.transpose(-2, -1)
-""",
-    ),
-    Mutant(
-        GENERAL,
-        "result transposed: keys as rows",
-        "bug",
-        """
-def general_score(Q, K, W):
-    return K @ W.T @ Q.transpose(-2, -1)
-""",
-    ),
-    Mutant(
+    bug(GENERAL, "W transposed", ("Q @ W @", "Q @ W.T @")),
+    bug(GENERAL, "result transposed: keys as rows", ("Q @ W @ K.transpose(-2, -1)", "K @ W.T @ Q.transpose(-2, -1)")),
+    bug(
         GENERAL,
         "W ignored where the widths agree",
-        "bug",
-        """
-def general_score(Q, K, W):
-    if Q.shape[-1] == K.shape[-1]:
-        return Q @ K.transpose(-2, -1)
-    return Q @ W @ K.transpose(-2, -1)
-""",
+        (
+            "    return Q @ W",
+            "    if Q.shape[-1] == K.shape[-1]:\n        return Q @ K.transpose(-2, -1)\n    return Q @ W",
+        ),
     ),
-    Mutant(
-        GENERAL,
-        "scaled by sqrt(dk)",
-        "bug",
-        """
-def general_score(Q, K, W):
-    return Q @ W @ K.transpose(-2, -1) / math.sqrt(K.shape[-1])
-""",
-    ),
-    Mutant(
-        GENERAL,
-        "keys transposed in place (K.transpose_)",
-        "bug",
-        """
-def general_score(Q, K, W):
-    return Q @ W @ K.transpose_(1, 2)
-""",
-    ),
+    bug(GENERAL, "scaled by sqrt(dk)", ("K.transpose(-2, -1)", "K.transpose(-2, -1) / math.sqrt(K.shape[-1])")),
+    bug(GENERAL, "keys transposed in place (K.transpose_)", ("K.transpose(-2, -1)", "K.transpose_(1, 2)")),
     Mutant(
         GENERAL,
         "keys projected with W transposed, then a dot product (einsum)",
@@ -329,52 +242,18 @@ def general_score(Q, K, W):
 """,
     ),
     # ---- additive_score ----------------------------------------------------------------------
-    Mutant(
-        ADDITIVE,
-        "tanh missing",
-        "bug",
-        """
-def additive_score(Q, K, W_q, W_k, v):
-    return ((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
-""",
-    ),
-    Mutant(
-        ADDITIVE,
-        "sigmoid instead of tanh",
-        "bug",
-        """
-def additive_score(Q, K, W_q, W_k, v):
-    return torch.sigmoid((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
-""",
-    ),
-    Mutant(
+    bug(ADDITIVE, "tanh missing", ("torch.tanh(", "(")),
+    bug(ADDITIVE, "sigmoid instead of tanh", ("torch.tanh(", "torch.sigmoid(")),
+    bug(
         ADDITIVE,
         "W_q and W_k swapped where the shapes allow it",
-        "bug",
-        """
-def additive_score(Q, K, W_q, W_k, v):
-    if W_q.shape == W_k.shape:
-        W_q, W_k = W_k, W_q
-    return torch.tanh((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v
-""",
+        ("    return", "    if W_q.shape == W_k.shape:\n        W_q, W_k = W_k, W_q\n    return"),
     ),
-    Mutant(
-        ADDITIVE,
-        "v inside the tanh",
-        "bug",
-        """
-def additive_score(Q, K, W_q, W_k, v):
-    return torch.tanh(((Q @ W_q).unsqueeze(2) + (K @ W_k).unsqueeze(1)) @ v)
-""",
-    ),
-    Mutant(
+    bug(ADDITIVE, "v inside the tanh", ("torch.tanh(" + PAIRS + ") @ v", "torch.tanh((" + PAIRS + ") @ v)")),
+    bug(
         ADDITIVE,
         "axes inserted the other way round: result transposed",
-        "bug",
-        """
-def additive_score(Q, K, W_q, W_k, v):
-    return torch.tanh((Q @ W_q).unsqueeze(1) + (K @ W_k).unsqueeze(2)) @ v
-""",
+        (".unsqueeze(2) + (K @ W_k).unsqueeze(1)", ".unsqueeze(1) + (K @ W_k).unsqueeze(2)"),
     ),
     Mutant(
         ADDITIVE,
@@ -414,37 +293,20 @@ def additive_score(Q, K, W_q, W_k, v):
 """,
     ),
     # ---- attend ------------------------------------------------------------------------------
-    Mutant(
+    bug(
         ATTEND,
         "softmax over the queries (dim 1)",
-        "bug",
-        """
-def attend(scores, V, mask=None):
-    if mask is None:
-        mask = torch.ones_like(scores, dtype=torch.bool)
-    weights = masked_softmax(scores.transpose(1, 2), mask.expand(scores.shape).transpose(1, 2)).transpose(1, 2)
-    return weights @ V, weights
-""",
+        (
+            "masked_softmax(scores, mask)",
+            "masked_softmax(scores.transpose(1, 2), mask.expand(scores.shape).transpose(1, 2)).transpose(1, 2)",
+        ),
     ),
-    Mutant(
-        ATTEND,
-        "mask ignored",
-        "bug",
-        """
-def attend(scores, V, mask=None):
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
+    bug(ATTEND, "mask ignored", (DEFAULT, ""), ("masked_softmax(scores, mask)", "torch.softmax(scores, dim=-1)")),
+    bug(
         ATTEND,
         "scores used as weights (no softmax)",
-        "bug",
-        """
-def attend(scores, V, mask=None):
-    weights = scores if mask is None else scores * mask
-    return weights @ V, weights
-""",
+        (DEFAULT, ""),
+        ("masked_softmax(scores, mask)", "scores if mask is None else scores * mask"),
     ),
     Mutant(
         ATTEND,
