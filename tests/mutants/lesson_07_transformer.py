@@ -1,11 +1,12 @@
 """Mutants for lesson 07_transformer.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise's test cells must lose some of their points.  ``kind="correct"``: the whole
 submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "07_transformer"
 
@@ -15,7 +16,7 @@ PE = "07-positional-encoding"
 MHA = "07-multi-head-attention"
 BLOCK = "07-encoder-block"
 
-# The fixed parts of the two module cells: a mutant replaces the whole cell, so it repeats them.
+# The fixed parts of the two module cells: a whole alternative replaces the whole cell, so it repeats them.
 MHA_HEAD = """
 from torch import nn
 
@@ -52,98 +53,72 @@ def _block(forward: str) -> str:
     return BLOCK_HEAD + forward
 
 
+REFERENCE = {
+    SDPA: """
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
+    return weights @ V, weights
+""",
+    CAUSAL: """
+def causal_mask(T):
+    return torch.ones(T, T, dtype=torch.bool).tril()
+""",
+    PE: """
+def sinusoidal_positional_encoding(max_len, d_model):
+    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe.float()
+""",
+    MHA: _mha("""
+    def forward(self, query, key, value, mask=None):
+        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
+
+        def split(x, T):
+            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
+
+        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
+        )
+        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
+"""),
+    BLOCK: _block("""
+    def forward(self, x, mask=None):
+        x = self.norm1(x + self.attn(x, x, x, mask)[0])
+        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
+"""),
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+SOFTMAX = "torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)"
+ATTEND = """        heads, weights = scaled_dot_product_attention(
+            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
+        )"""
+OUT = "return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights"
+ANGLES = "angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)"
+
 MUTANTS = [
     # ---- scaled_dot_product_attention --------------------------------------------------------
-    Mutant(
-        SDPA,
-        "no scaling",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return weights @ V, weights
-""",
+    bug(SDPA, "no scaling", (" / math.sqrt(Q.shape[-1])", "")),
+    bug(SDPA, "scaled by d instead of sqrt(d)", ("math.sqrt(Q.shape[-1])", "Q.shape[-1]")),
+    bug(SDPA, "scaled by sqrt(dv), the values' width", ("math.sqrt(Q.shape[-1])", "math.sqrt(V.shape[-1])")),
+    bug(SDPA, "softmax over the queries (dim -2)", ("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")),
+    bug(
+        SDPA, "mask inverted (PyTorch's nn.MultiheadAttention convention)", ("masked_fill(~mask,", "masked_fill(mask,")
     ),
-    Mutant(
-        SDPA,
-        "scaled by d instead of sqrt(d)",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / Q.shape[-1]
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
-        SDPA,
-        "scaled by sqrt(dv), the values' width",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / math.sqrt(V.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
-        SDPA,
-        "softmax over the queries (dim -2)",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-2), nan=0.0)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
-        SDPA,
-        "mask inverted (PyTorch's nn.MultiheadAttention convention)",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
-        SDPA,
-        "-inf fill and softmax: NaN for a query with no key kept",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ V, weights
-""",
-    ),
-    Mutant(
+    bug(SDPA, "-inf fill and softmax: NaN for a query with no key kept", (SOFTMAX, "torch.softmax(scores, dim=-1)")),
+    bug(
         SDPA,
         "fill with -1e9: a query with no key kept reads the uniform average",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, -1e9)
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ V, weights
-""",
+        ('float("-inf")', "-1e9"),
+        (SOFTMAX, "torch.softmax(scores, dim=-1)"),
     ),
     Mutant(
         SDPA,
@@ -161,31 +136,17 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     return out, torch.nan_to_num(torch.softmax(scores, dim=-1))
 """,
     ),
-    Mutant(
+    bug(
         SDPA,
         "matmul in float32 whatever the inputs' dtype",
-        "bug",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = Q.float() @ K.float().transpose(-2, -1) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return (weights @ V.float()).to(Q.dtype), weights.to(Q.dtype)
-""",
+        ("Q @ K.transpose(", "Q.float() @ K.float().transpose("),
+        ("return weights @ V, weights", "return (weights @ V.float()).to(Q.dtype), weights.to(Q.dtype)"),
     ),
-    Mutant(
+    correct(
         SDPA,
         "masked_fill(-inf), softmax, nan_to_num, einsum",
-        "correct",
-        """
-def scaled_dot_product_attention(Q, K, V, mask=None):
-    scores = torch.einsum("...qd,...kd->...qk", Q, K) / math.sqrt(Q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.nan_to_num(torch.softmax(scores, dim=-1), nan=0.0)
-    return torch.einsum("...qk,...kv->...qv", weights, V), weights
-""",
+        ("Q @ K.transpose(-2, -1)", 'torch.einsum("...qd,...kd->...qk", Q, K)'),
+        ("return weights @ V,", 'return torch.einsum("...qk,...kv->...qv", weights, V),'),
     ),
     Mutant(
         SDPA,
@@ -203,42 +164,10 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 """,
     ),
     # ---- causal_mask -------------------------------------------------------------------------
-    Mutant(
-        CAUSAL,
-        "transposed: upper triangle (queries see the future)",
-        "bug",
-        """
-def causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).triu()
-""",
-    ),
-    Mutant(
-        CAUSAL,
-        "strict: key < query, a position cannot see itself",
-        "bug",
-        """
-def causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).tril(-1)
-""",
-    ),
-    Mutant(
-        CAUSAL,
-        "integer 0/1 instead of bool",
-        "bug",
-        """
-def causal_mask(T):
-    return torch.ones(T, T, dtype=torch.long).tril()
-""",
-    ),
-    Mutant(
-        CAUSAL,
-        "PyTorch's convention: True where masked",
-        "bug",
-        """
-def causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).triu(1)
-""",
-    ),
+    bug(CAUSAL, "transposed: upper triangle (queries see the future)", (".tril()", ".triu()")),
+    bug(CAUSAL, "strict: key < query, a position cannot see itself", (".tril()", ".tril(-1)")),
+    bug(CAUSAL, "integer 0/1 instead of bool", ("dtype=torch.bool", "dtype=torch.long")),
+    bug(CAUSAL, "PyTorch's convention: True where masked", (".tril()", ".triu(1)")),
     Mutant(
         CAUSAL,
         "additive float mask with -inf above the diagonal",
@@ -272,60 +201,27 @@ def causal_mask(T):
 """,
     ),
     # ---- sinusoidal_positional_encoding ------------------------------------------------------
-    Mutant(
+    bug(
         PE,
         "sin and cos swapped",
-        "bug",
-        """
-def sinusoidal_positional_encoding(max_len, d_model):
-    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
-    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
-    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
-    pe[:, 0::2] = torch.cos(angles)
-    pe[:, 1::2] = torch.sin(angles[:, : d_model // 2])
-    return pe.float()
-""",
+        ("pe[:, 0::2] = torch.sin(", "pe[:, 0::2] = torch.cos("),
+        ("pe[:, 1::2] = torch.cos(", "pe[:, 1::2] = torch.sin("),
     ),
-    Mutant(
+    bug(
         PE,
         "exponent i / d instead of 2i / d",
-        "bug",
-        """
-def sinusoidal_positional_encoding(max_len, d_model):
-    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
-    i = torch.arange((d_model + 1) // 2, dtype=torch.float64)
-    angles = p / 10000 ** (i / d_model)
-    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
-    return pe.float()
-""",
+        (ANGLES, "i = torch.arange((d_model + 1) // 2, dtype=torch.float64)\n    angles = p / 10000 ** (i / d_model)"),
     ),
-    Mutant(
-        PE,
-        "positions start at 1",
-        "bug",
-        """
-def sinusoidal_positional_encoding(max_len, d_model):
-    p = torch.arange(1, max_len + 1, dtype=torch.float64).unsqueeze(1)
-    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
-    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(angles)
-    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
-    return pe.float()
-""",
-    ),
-    Mutant(
+    bug(PE, "positions start at 1", ("torch.arange(max_len,", "torch.arange(1, max_len + 1,")),
+    bug(
         PE,
         "all sines first, then all cosines (not interleaved)",
-        "bug",
-        """
-def sinusoidal_positional_encoding(max_len, d_model):
-    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
-    angles = p / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
-    pe = torch.cat([torch.sin(angles), torch.cos(angles[:, : d_model // 2])], dim=1)
-    return pe.float()
-""",
+        (
+            "pe = torch.zeros(max_len, d_model, dtype=torch.float64)\n"
+            "    pe[:, 0::2] = torch.sin(angles)\n"
+            "    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])",
+            "pe = torch.cat([torch.sin(angles), torch.cos(angles[:, : d_model // 2])], dim=1)",
+        ),
     ),
     Mutant(
         PE,
@@ -339,19 +235,15 @@ def sinusoidal_positional_encoding(max_len, d_model):
     return pe.float()
 """,
     ),
-    Mutant(
+    bug(
         PE,
         "odd d_model loses its last column",
-        "bug",
-        """
-def sinusoidal_positional_encoding(max_len, d_model):
-    p = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
-    angles = p / 10000 ** (torch.arange(0, d_model - 1, 2, dtype=torch.float64) / d_model)
-    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
-    pe[:, 0 : 2 * angles.shape[1] : 2] = torch.sin(angles)
-    pe[:, 1 : 2 * angles.shape[1] : 2] = torch.cos(angles)
-    return pe.float()
-""",
+        ("torch.arange(0, d_model, 2,", "torch.arange(0, d_model - 1, 2,"),
+        ("pe[:, 0::2] = torch.sin(angles)", "pe[:, 0 : 2 * angles.shape[1] : 2] = torch.sin(angles)"),
+        (
+            "pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])",
+            "pe[:, 1 : 2 * angles.shape[1] : 2] = torch.cos(angles)",
+        ),
     ),
     Mutant(
         PE,
@@ -398,39 +290,22 @@ def sinusoidal_positional_encoding(max_len, d_model):
         return self.W_o(heads.reshape(B, Tq, self.d_model)), weights
 """),
     ),
-    Mutant(
+    bug(
         MHA,
         "heads interleaved: head j gets every h-th column",
-        "bug",
-        _mha("""
-    def forward(self, query, key, value, mask=None):
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.d_head, self.num_heads).permute(0, 3, 1, 2)
-
-        heads, weights = scaled_dot_product_attention(
-            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
-        )
-        return self.W_o(heads.permute(0, 2, 3, 1).reshape(B, Tq, self.d_model)), weights
-"""),
+        (
+            "x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)",
+            "x.view(B, T, self.d_head, self.num_heads).permute(0, 3, 1, 2)",
+        ),
+        ("heads.transpose(1, 2).reshape", "heads.permute(0, 2, 3, 1).reshape"),
     ),
-    Mutant(
+    bug(
         MHA,
         "no output projection W_o",
-        "bug",
-        _mha("""
-    def forward(self, query, key, value, mask=None):
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
-
-        heads, weights = scaled_dot_product_attention(
-            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
-        )
-        return heads.transpose(1, 2).reshape(B, Tq, self.d_model), weights
-"""),
+        (
+            "self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model))",
+            "heads.transpose(1, 2).reshape(B, Tq, self.d_model)",
+        ),
     ),
     Mutant(
         MHA,
@@ -451,78 +326,46 @@ def sinusoidal_positional_encoding(max_len, d_model):
         return self.W_o((weights @ v).transpose(1, 2).reshape(B, Tq, self.d_model)), weights
 """),
     ),
-    Mutant(
+    bug(
         MHA,
         "weights averaged over the heads (broadcast back to every head)",
-        "bug",
-        _mha("""
-    def forward(self, query, key, value, mask=None):
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
-
-        heads, weights = scaled_dot_product_attention(
-            split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk), mask
-        )
-        out = self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model))
-        return out, weights.mean(dim=1, keepdim=True).expand_as(weights)
-"""),
+        (
+            OUT,
+            "out = self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model))\n"
+            "        return out, weights.mean(dim=1, keepdim=True).expand_as(weights)",
+        ),
     ),
-    Mutant(
+    bug(
         MHA,
         "keys projected with W_q (one projection for queries and keys)",
-        "bug",
-        _mha("""
-    def forward(self, query, key, value, mask=None):
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
-
-        heads, weights = scaled_dot_product_attention(
-            split(self.W_q(query), Tq), split(self.W_q(key), Tk), split(self.W_v(value), Tk), mask
-        )
-        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
-"""),
+        ("split(self.W_k(key), Tk)", "split(self.W_q(key), Tk)"),
     ),
-    Mutant(
+    bug(
         MHA,
         "torch.nn.functional.scaled_dot_product_attention inside",
-        "bug",
-        _mha("""
-    def forward(self, query, key, value, mask=None):
-        import torch.nn.functional as F
-
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
-
-        q, k, v = split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk)
-        heads = torch.nan_to_num(F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
-        _, weights = scaled_dot_product_attention(q, k, v, mask)
-        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
-"""),
+        ("mask=None):\n", "mask=None):\n        import torch.nn.functional as F\n\n"),
+        (
+            ATTEND,
+            "        q, k, v = split(self.W_q(query), Tq), split(self.W_k(key), Tk), split(self.W_v(value), Tk)\n"
+            "        heads = torch.nan_to_num(F.scaled_dot_product_attention(q, k, v, attn_mask=mask))\n"
+            "        _, weights = scaled_dot_product_attention(q, k, v, mask)",
+        ),
     ),
-    Mutant(
+    bug(
         MHA,
         "a learned temperature added in __init__: one parameter too many",
-        "bug",
-        MHA_HEAD
-        + """        self.log_temperature = nn.Parameter(torch.zeros(()))  # learned sharpness, exp(0) = 1 at the start
-
-    def forward(self, query, key, value, mask=None):
-        B, Tq, Tk = query.shape[0], query.shape[1], key.shape[1]
-
-        def split(x, T):
-            return x.view(B, T, self.num_heads, self.d_head).transpose(1, 2)
-
-        q = split(self.W_q(query), Tq) * torch.exp(self.log_temperature)
-        k, v = split(self.W_k(key), Tk), split(self.W_v(value), Tk)
-        heads, weights = scaled_dot_product_attention(q, k, v, mask)
-        return self.W_o(heads.transpose(1, 2).reshape(B, Tq, self.d_model)), weights
-""",
+        (
+            "        self.W_o = nn.Linear(d_model, d_model)\n",
+            "        self.W_o = nn.Linear(d_model, d_model)\n"
+            "        self.log_temperature = nn.Parameter(torch.zeros(()))"
+            "  # learned sharpness, exp(0) = 1 at the start\n",
+        ),
+        (
+            ATTEND,
+            "        q = split(self.W_q(query), Tq) * torch.exp(self.log_temperature)\n"
+            "        k, v = split(self.W_k(key), Tk), split(self.W_v(value), Tk)\n"
+            "        heads, weights = scaled_dot_product_attention(q, k, v, mask)",
+        ),
     ),
     Mutant(
         MHA,
@@ -592,76 +435,33 @@ def sinusoidal_positional_encoding(max_len, d_model):
         return x + self.ff2(torch.relu(self.ff1(self.norm2(x))))
 """),
     ),
-    Mutant(
+    bug(
         BLOCK,
         "norm1 and norm2 swapped",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x = self.norm2(x + self.attn(x, x, x, mask)[0])
-        return self.norm1(x + self.ff2(torch.relu(self.ff1(x))))
-"""),
+        ("x = self.norm1(", "x = self.norm2("),
+        ("return self.norm2(", "return self.norm1("),
     ),
-    Mutant(
+    bug(
         BLOCK,
         "no residual connection around the feed-forward network",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x = self.norm1(x + self.attn(x, x, x, mask)[0])
-        return self.norm2(self.ff2(torch.relu(self.ff1(x))))
-"""),
+        ("self.norm2(x + self.ff2(", "self.norm2(self.ff2("),
     ),
-    Mutant(
-        BLOCK,
-        "no residual connection around attention",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x = self.norm1(self.attn(x, x, x, mask)[0])
-        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
-"""),
-    ),
-    Mutant(
-        BLOCK,
-        "no ReLU between ff1 and ff2",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x = self.norm1(x + self.attn(x, x, x, mask)[0])
-        return self.norm2(x + self.ff2(self.ff1(x)))
-"""),
-    ),
-    Mutant(
-        BLOCK,
-        "mask not passed to attention",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x = self.norm1(x + self.attn(x, x, x)[0])
-        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
-"""),
-    ),
-    Mutant(
+    bug(BLOCK, "no residual connection around attention", ("self.norm1(x + self.attn(", "self.norm1(self.attn(")),
+    bug(BLOCK, "no ReLU between ff1 and ff2", ("self.ff2(torch.relu(self.ff1(x)))", "self.ff2(self.ff1(x))")),
+    bug(BLOCK, "mask not passed to attention", ("self.attn(x, x, x, mask)", "self.attn(x, x, x)")),
+    bug(
         BLOCK,
         "feed-forward network reads the block's input, not the attention sublayer's output",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        h = self.norm1(x + self.attn(x, x, x, mask)[0])
-        return self.norm2(h + self.ff2(torch.relu(self.ff1(x))))
-"""),
+        ("x = self.norm1(", "h = self.norm1("),
+        ("self.norm2(x + ", "self.norm2(h + "),
     ),
-    Mutant(
+    bug(
         BLOCK,
         "residual added in place (x += attention): the caller's x changes",
-        "bug",
-        _block("""
-    def forward(self, x, mask=None):
-        x += self.attn(x, x, x, mask)[0]
-        x = self.norm1(x)
-        return self.norm2(x + self.ff2(torch.relu(self.ff1(x))))
-"""),
+        (
+            "x = self.norm1(x + self.attn(x, x, x, mask)[0])",
+            "x += self.attn(x, x, x, mask)[0]\n        x = self.norm1(x)",
+        ),
     ),
     Mutant(
         BLOCK,
