@@ -1,17 +1,18 @@
 """Mutants for lesson 10_showdown.
 
-Each entry replaces one solution cell (by grade id) of an otherwise correct submission.
+Each entry replaces one solution cell (by grade id) of an otherwise correct submission with the reference answer
+changed in one place (``Edits``: old text -> new text, each found exactly once), or with a whole alternative.
 ``kind="bug"``: the exercise loses points (its two test cells, layout and randomness, together score less
 than 4).  ``kind="correct"``: the whole submission must keep full marks.
 """
 
-from tests.mutants.mutant import Mutant
+from tests.mutants.mutant import Edits, Mutant
 
 LESSON = "10_showdown"
 
 COPY = "10-copy-memory-batch"
 
-# The argument checks of the reference, repeated by every mutant that does not change them.
+# The argument checks of the reference.
 CHECKS = """
     for name, value, smallest in (("batch_size", batch_size, 1), ("n_symbols", n_symbols, 1), ("delay", delay, 0)):
         if not isinstance(value, int) or isinstance(value, bool):
@@ -22,82 +23,10 @@ CHECKS = """
         raise TypeError(f"generator should be a torch.Generator, got {type(generator).__name__}")
 """
 
-
-def _copy(body: str, checks: str = CHECKS) -> str:
-    return "def copy_memory_batch(batch_size, n_symbols, delay, generator):" + checks + body
-
-
-def _layout(draw: str, x_cue: str = "n_symbols + delay", y_answer: str = "n_symbols + delay + 1 :", **kw) -> str:
-    """The reference's layout with one line changed: how the symbols are drawn, where the cue and answer go."""
-    T = kw.get("T", "2 * n_symbols + delay + 1")
-    dtype = kw.get("dtype", "dtype=torch.long")
-    answer = kw.get("answer", "symbols")
-    return _copy(
-        f"""
-    T = {T}
-    symbols = {draw}
-    X = torch.full((batch_size, T), MEMORY_BLANK, {dtype})
-    X[:, :n_symbols] = symbols
-    X[:, {x_cue}] = MEMORY_CUE
-    Y = torch.full((batch_size, T), MEMORY_BLANK, {dtype})
-    Y[:, {y_answer}] = {answer}
-    return X, Y
-"""
-    )
-
-
-DRAW = "torch.randint(1, MEMORY_ALPHABET + 1, (batch_size, n_symbols), generator=generator)"
-
-MUTANTS = [
-    Mutant(
-        COPY,
-        "symbols drawn from 0 ... 7 (the blank included, 8 never)",
-        "bug",
-        _layout("torch.randint(0, MEMORY_ALPHABET, (batch_size, n_symbols), generator=generator)"),
-    ),
-    Mutant(
-        COPY,
-        "answer not shifted: Y's symbols start at the cue",
-        "bug",
-        _layout(DRAW, y_answer="n_symbols + delay : 2 * n_symbols + delay"),
-    ),
-    Mutant(COPY, "cue one step early", "bug", _layout(DRAW, x_cue="n_symbols + delay - 1")),
-    Mutant(
-        COPY,
-        "T off by one: no step for the cue (T = 2K + delay)",
-        "bug",
-        _layout(DRAW, T="2 * n_symbols + delay", y_answer="n_symbols + delay :"),
-    ),
-    Mutant(
-        COPY,
-        "global random state used (torch.randint without generator=)",
-        "bug",
-        _layout("torch.randint(1, MEMORY_ALPHABET + 1, (batch_size, n_symbols))"),
-    ),
-    Mutant(COPY, "answer written in reverse order", "bug", _layout(DRAW, answer="symbols.flip(1)")),
-    Mutant(COPY, "float tensors (torch.full's default dtype)", "bug", _layout(DRAW, dtype="dtype=torch.float32")),
-    Mutant(
-        COPY,
-        "a fresh generator made inside: every call gives the same batch",
-        "bug",
-        _layout(
-            "torch.randint(1, MEMORY_ALPHABET + 1, (batch_size, n_symbols), generator=torch.Generator().manual_seed(0))"
-        ),
-    ),
-    Mutant(
-        COPY,
-        "one row of symbols repeated for the whole batch",
-        "bug",
-        _layout(
-            "torch.randint(1, MEMORY_ALPHABET + 1, (1, n_symbols), generator=generator).expand(batch_size, n_symbols)"
-        ),
-    ),
-    Mutant(
-        COPY,
-        "negative delay accepted (only the types are checked)",
-        "bug",
-        _copy(
-            """
+REFERENCE = {
+    COPY: "def copy_memory_batch(batch_size, n_symbols, delay, generator):"
+    + CHECKS
+    + """
     T = 2 * n_symbols + delay + 1
     symbols = torch.randint(1, MEMORY_ALPHABET + 1, (batch_size, n_symbols), generator=generator)
     X = torch.full((batch_size, T), MEMORY_BLANK, dtype=torch.long)
@@ -107,7 +36,69 @@ MUTANTS = [
     Y[:, n_symbols + delay + 1 :] = symbols
     return X, Y
 """,
-            checks="""
+}
+
+EDITS = Edits(REFERENCE)
+bug, correct = EDITS.bug, EDITS.correct
+
+DRAW = "torch.randint(1, MEMORY_ALPHABET + 1, (batch_size, n_symbols), generator=generator)"
+ANSWER = "Y[:, n_symbols + delay + 1 :] = symbols"
+
+MUTANTS = [
+    bug(
+        COPY,
+        "symbols drawn from 0 ... 7 (the blank included, 8 never)",
+        ("torch.randint(1, MEMORY_ALPHABET + 1,", "torch.randint(0, MEMORY_ALPHABET,"),
+    ),
+    bug(
+        COPY,
+        "answer not shifted: Y's symbols start at the cue",
+        ("Y[:, n_symbols + delay + 1 :]", "Y[:, n_symbols + delay : 2 * n_symbols + delay]"),
+    ),
+    bug(COPY, "cue one step early", ("X[:, n_symbols + delay]", "X[:, n_symbols + delay - 1]")),
+    bug(
+        COPY,
+        "T off by one: no step for the cue (T = 2K + delay)",
+        ("T = 2 * n_symbols + delay + 1", "T = 2 * n_symbols + delay"),
+        ("Y[:, n_symbols + delay + 1 :]", "Y[:, n_symbols + delay :]"),
+    ),
+    bug(
+        COPY,
+        "global random state used (torch.randint without generator=)",
+        (DRAW, DRAW.replace(", generator=generator", "")),
+    ),
+    bug(COPY, "answer written in reverse order", (ANSWER, ANSWER + ".flip(1)")),
+    bug(
+        COPY,
+        "float tensors (torch.full's default dtype)",
+        (
+            "X = torch.full((batch_size, T), MEMORY_BLANK, dtype=torch.long)",
+            "X = torch.full((batch_size, T), MEMORY_BLANK, dtype=torch.float32)",
+        ),
+        (
+            "Y = torch.full((batch_size, T), MEMORY_BLANK, dtype=torch.long)",
+            "Y = torch.full((batch_size, T), MEMORY_BLANK, dtype=torch.float32)",
+        ),
+    ),
+    bug(
+        COPY,
+        "a fresh generator made inside: every call gives the same batch",
+        (DRAW, DRAW.replace("generator=generator", "generator=torch.Generator().manual_seed(0)")),
+    ),
+    bug(
+        COPY,
+        "one row of symbols repeated for the whole batch",
+        (
+            DRAW,
+            "torch.randint(1, MEMORY_ALPHABET + 1, (1, n_symbols), generator=generator).expand(batch_size, n_symbols)",
+        ),
+    ),
+    bug(
+        COPY,
+        "negative delay accepted (only the types are checked)",
+        (
+            CHECKS,
+            """
     for value in (batch_size, n_symbols, delay):
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError("batch_size, n_symbols and delay should be ints")
@@ -118,12 +109,7 @@ MUTANTS = [
 """,
         ),
     ),
-    Mutant(
-        COPY,
-        "a bool accepted as an int (isinstance(True, int) is True)",
-        "bug",
-        _layout(DRAW).replace(" or isinstance(value, bool)", ""),
-    ),
+    bug(COPY, "a bool accepted as an int (isinstance(True, int) is True)", (" or isinstance(value, bool)", "")),
     # ---- correct alternatives ---------------------------------------------------------------------
     Mutant(
         COPY,
