@@ -7,23 +7,31 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from seqlab.tools.limits import probe
+from seqlab.tools.grading.limits import probe
 from tests.hostile import lesson_01_rnn as catalogue
 from tests.support import REPO, digests, grade_class, grade_columns, read_grades, submission
 
 pytestmark = pytest.mark.slow
 LESSON = catalogue.LESSON
 SECRET = "s3cr3t-token-of-the-instructor"
+HONEST = ("honest_ann", "honest_bob")
+CELL_TIMEOUT = 10
+MEMORY = "3G"
 
 
 class Listener:
@@ -55,7 +63,7 @@ class Listener:
 
 def _left_by_dead_workers() -> list[str]:
     """Work folders, and tmpfs mounted under them, whose grading worker has ended (another run's are left alone)."""
-    from seqlab.tools.sandbox import SANDBOX_PREFIX, _alive
+    from seqlab.tools.grading.sandbox import SANDBOX_PREFIX, _alive
 
     left = [str(p) for p in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*")]
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
@@ -63,8 +71,24 @@ def _left_by_dead_workers() -> list[str]:
     return [path for path in left if not _alive(int(path.split(SANDBOX_PREFIX)[1].split("-")[0]))]
 
 
-def test_hostile_catalogue_in_one_parallel_run(tmp_path):
-    assert len(catalogue.CASES) >= 20
+@dataclass(frozen=True)
+class GradedCatalogue:
+    """The catalogue as one `seqlab grade --workers 2` run left it."""
+
+    done: subprocess.CompletedProcess
+    seconds: float
+    submissions: Path
+    before: dict[str, str]
+    workspace: Path
+    connections: int
+    canary: Path
+    leaked: bool
+
+
+@pytest.fixture(scope="module")
+def graded_catalogue(tmp_path_factory) -> GradedCatalogue:
+    """The hostile catalogue and two honest students, graded once for the tests of this module that use it."""
+    tmp_path = tmp_path_factory.mktemp("hostile")
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     canary = tmp_path / "canary-written-by-a-student.txt"
@@ -72,7 +96,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     stray = REPO / "helpers" / "seqlab" / "hostile_was_here.py"
     try:
         catalogue.write_all(submissions, {"port": listener.port, "canary": str(canary)})
-        for honest in ("honest_ann", "honest_bob"):
+        for honest in HONEST:
             nbformat.write(submission(LESSON), submissions / f"{honest}.ipynb")
         before = digests(submissions)
         workspace = tmp_path / "workspace"
@@ -83,11 +107,11 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
             LESSON,
             workspace,
             "--timeout",
-            "10",
+            str(CELL_TIMEOUT),
             "--workers",
             "2",
             "--memory",
-            "3G",  # the memory bomb fills less before it is stopped
+            MEMORY,  # the memory bomb fills less before it is stopped
             env={"GRADER_SECRET": SECRET},
         )
         seconds = time.monotonic() - started
@@ -95,13 +119,19 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
         listener.close()
         leaked = stray.exists()
         stray.unlink(missing_ok=True)
+    return GradedCatalogue(done, seconds, submissions, before, workspace, listener.connections, canary, leaked)
 
+
+@pytest.mark.xdist_group("hostile-catalogue")
+def test_hostile_catalogue_in_one_parallel_run(graded_catalogue):
+    done, seconds, submissions = graded_catalogue.done, graded_catalogue.seconds, graded_catalogue.submissions
+    before, workspace, canary = graded_catalogue.before, graded_catalogue.workspace, graded_catalogue.canary
     print(done.stdout[-6000:])
     print(f"graded {len(catalogue.CASES) + 2} submissions in {seconds:.0f} s")
     assert done.returncode == 1, done.stdout + done.stderr
     assert digests(submissions) == before, "submissions must never be modified"
-    assert listener.connections == 0, "a student's code reached the network"
-    assert not canary.exists() and not leaked, "a student's code wrote outside its folder"
+    assert graded_catalogue.connections == 0, "a student's code reached the network"
+    assert not canary.exists() and not graded_catalogue.leaked, "a student's code wrote outside its folder"
     assert not Path("/dev/shm/seqlab-hostile-hoard").exists(), "a kernel's /dev/shm outlived it (or was shared)"
     for name in ("seqlab-hostile-left-behind", "seqlab-hostile-hoard"):
         assert not (Path("/tmp") / name).exists(), "a kernel's /tmp outlived it (or was shared)"
@@ -142,7 +172,7 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
         assert kept <= {"text/plain", "image/png", "image/jpeg"}, kept
     rows = read_grades(workspace / LESSON / "grades.csv")
     columns = list(grade_columns(LESSON).values())
-    for honest in ("honest_ann", "honest_bob"):
+    for honest in HONEST:
         assert rows[honest]["status"] == "graded" and rows[honest]["score"] == f"{sum(catalogue.FULL):g}", rows[honest]
     failures, table = [], ["| student | what it does | status | points | notes |", "| --- | --- | --- | --- | --- |"]
     for case in catalogue.CASES:
@@ -165,6 +195,77 @@ def test_hostile_catalogue_in_one_parallel_run(tmp_path):
     (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")
     assert not failures, "\n".join(failures)
     assert f"{len([c for c in catalogue.CASES if c.status != 'graded'])} submission(s) need attention" in done.stdout
+
+
+#: `seqlab check`'s own function in a process of its own, with the grader's limits (the CLI sets only --timeout).
+CHECK = """
+import json, sys
+from pathlib import Path
+from seqlab.tools.grading.check import check_notebook
+from seqlab.tools.grading.limits import Limits, parse_size
+limits = Limits(timeout=int(sys.argv[2]), memory=parse_size(sys.argv[3]))
+results, note = check_notebook(Path(sys.argv[1]), limits=limits)
+print(json.dumps({r.grade_id: r.earned == r.points for r in results if not r.manual}))
+"""
+
+
+def _check_passes(path: Path) -> dict[str, bool]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK, str(path), str(CELL_TIMEOUT), MEMORY],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, f"{path.parent.name}: seqlab check failed\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.xdist_group("hostile-catalogue")
+def test_check_and_the_grader_agree_on_the_catalogue(graded_catalogue, tmp_path):
+    """Issue 21: `seqlab check` runs a notebook with the grader's own executor, in the same kind of sandbox.  Given the
+    notebook the grader ran for each gradable case and each honest student (the autograded copy: test and locked
+    cells restored, hidden tests included; outputs cleared), it passes and fails exactly the test cells the grader
+    did.  (On a student's own notebook check cannot run the hidden tests: passing there is necessary, not
+    sufficient.)"""
+    workspace = graded_catalogue.workspace
+    rows = read_grades(workspace / LESSON / "grades.csv")
+    columns = grade_columns(LESSON)
+    copies = {}
+    for graded in sorted(workspace.glob(f"autograded/*/{LESSON}/{LESSON}.ipynb")):
+        student = graded.parts[-3]
+        nb = nbformat.read(graded, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        copies[student] = tmp_path / student / f"{LESSON}.ipynb"
+        copies[student].parent.mkdir()
+        nbformat.write(nb, copies[student])
+    graded_cases = {c.student for c in catalogue.CASES if c.status != "invalid"}
+    assert graded_cases | set(HONEST) <= set(copies), sorted(graded_cases | set(HONEST) - set(copies))
+
+    with ThreadPoolExecutor(2) as pool:
+        checked = dict(zip(copies, pool.map(_check_passes, copies.values()), strict=True))
+
+    disagreements, table = [], ["| student | test cells the grader passed | seqlab check |", "| --- | --- | --- |"]
+    for student, passes in checked.items():
+        row = rows[student]
+        grader = {
+            grade_id: float(row[column]) == float(column.rsplit("(", 1)[1][:-1]) for grade_id, column in columns.items()
+        }
+        grader = {grade_id: ok for grade_id, ok in grader.items() if grade_id in passes}
+        table.append(f"| {student} | {sum(grader.values())}/{len(grader)} | {sum(passes.values())}/{len(passes)} |")
+        if passes != grader:
+            differ = sorted(g for g in grader if grader[g] != passes.get(g))
+            disagreements.append(
+                f"{student}: {', '.join(f'{g} grader {grader[g]} check {passes.get(g)}' for g in differ)}"
+            )
+    out = REPO / "_build" / "hostile"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{LESSON}-check.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    print(f"seqlab check agreed with the grader on {len(checked) - len(disagreements)} of {len(checked)} notebooks")
+    assert not disagreements, "\n".join(disagreements)
 
 
 def test_hostile_class_zip_in_one_parallel_run(tmp_path):

@@ -42,11 +42,12 @@ def _execute(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from seqlab.tools.grading.check import all_passed, check_notebook, format_table
+    from seqlab.tools.grading.limits import Limits
 
     path = Path(args.notebook)
     if not path.is_file():
         raise ToolError(f"{path}: no such notebook")
-    results, note = check_notebook(path, timeout=args.timeout)
+    results, note = check_notebook(path, Limits(timeout=args.timeout))
     print(format_table(path, results, note))
     return 0 if all_passed(results, note) else 1
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import nbformat
 
-from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, kernel_environment
+from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, find_course, kernel_environment
 from seqlab.tools.grading.executor import FLAGGED_EVENTS, run_notebook
 from seqlab.tools.grading.feedback import first_failure
 from seqlab.tools.grading.limits import Limits, probe
-from seqlab.tools.grading.sandbox import KernelSandbox
+from seqlab.tools.grading.sandbox import KernelSandbox, hidden_folders
 
 __all__ = ["GradedCell", "all_passed", "check_notebook", "format_table"]
 
@@ -50,8 +50,21 @@ def _grade_cells(nb: nbformat.NotebookNode) -> list[tuple[int, dict]]:
     ]
 
 
-def check_notebook(path: Path, timeout: int = VALIDATE_CELL_TIMEOUT) -> tuple[list[GradedCell], str | None]:
+def _hidden(folder: Path) -> list[str]:
+    """The folders a student's kernel must not see when ``seqlab check`` runs here."""
+    try:
+        course = find_course()
+    except ToolError:  # a student's machine: no course repository around
+        return hidden_folders(None, folder)
+    return hidden_folders(course, folder, course.root / "_grading")
+
+
+def check_notebook(path: Path, limits: Limits | None = None) -> tuple[list[GradedCell], str | None]:
     """Execute ``path`` like the grader and score its test cells.
+
+    The kernel runs in a sandbox of the grader's kind with ``limits`` (default: the grader's, with
+    :data:`VALIDATE_CELL_TIMEOUT` seconds per cell) and does not see the notebook's folder nor, when run inside the
+    course repository, its solutions, git history and grading folders.
 
     Returns:
         The per-cell results and a note on what stopped cells from running as written (a kernel that died, checks
@@ -61,11 +74,12 @@ def check_notebook(path: Path, timeout: int = VALIDATE_CELL_TIMEOUT) -> tuple[li
         nb = nbformat.read(path, as_version=4)
     except Exception as error:  # invalid JSON, not a notebook, unreadable
         raise ToolError(f"{path}: not a readable notebook ({error})") from error
-    limits = Limits(timeout=timeout)
-    sandbox = KernelSandbox(limits, probe(), hide=[], label="check")
+    limits = limits or Limits(timeout=VALIDATE_CELL_TIMEOUT)
+    folder = path.parent.resolve()
+    sandbox = KernelSandbox(limits, probe(), [Path(p) for p in _hidden(folder)], label="check")
     try:
         with kernel_environment(NBGRADER_EXECUTION="validate"):
-            events = run_notebook(nb, str(path.parent.resolve()), timeout, sandbox, limits.output)
+            events = run_notebook(nb, str(folder), limits.timeout, sandbox, limits.output)
     finally:
         sandbox.close()
     note = "; ".join(e["message"] for e in events if e["kind"] in FLAGGED_EVENTS) or None

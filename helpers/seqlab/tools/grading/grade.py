@@ -60,7 +60,7 @@ from seqlab.tools.grading.records import (
     sha256_of,
 )
 from seqlab.tools.grading.report import write_csv
-from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale
+from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders
 from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
 __all__ = ["ClassGrades", "GradingRun", "grade", "grade_one", "submission_time_limit"]
@@ -140,7 +140,7 @@ def prepare(run: GradingRun) -> Prepared:
         columns=lesson_columns(template, lesson),
         settings=_settings(run.course, lesson, run.limits),
         capabilities=capabilities,
-        hide=tuple(_hidden_folders(run.course, workspace, run.submissions)),
+        hide=tuple(hidden_folders(run.course, workspace.root, _folder_of(run.submissions))),
     )
 
 
@@ -230,7 +230,7 @@ def grade_one(
     """
     limits = limits or Limits()
     settings = _settings(course, lesson, limits)
-    hide = tuple(_hidden_folders(course, workspace, path.parent))
+    hide = tuple(hidden_folders(course, workspace.root, path.parent))
     prepared = Prepared(lesson_columns(workspace.template(lesson), lesson), settings, probe(), hide)
     result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
     worker.preload()
@@ -257,32 +257,9 @@ def _locked(workspace: Workspace) -> Iterator[None]:
         yield
 
 
-def _git_folders(root: Path) -> list[Path]:
-    """The repository's git folders (every solution and hidden test is in its history).
-
-    In a worktree ``.git`` is a file naming the worktree's git folder, which names the shared one.
-    """
-    dot_git = root / ".git"
-    if dot_git.is_dir():
-        return [dot_git]
-    try:
-        text = dot_git.read_text(encoding="utf-8").strip()
-    except OSError:
-        return []
-    if not text.startswith("gitdir:"):
-        return []
-    own = (root / text.split(":", 1)[1].strip()).resolve()
-    folders = [own]
-    with contextlib.suppress(OSError):
-        folders.append((own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve())
-    return [folder for folder in folders if folder.is_dir()]
-
-
-def _hidden_folders(course: Course, workspace: Workspace, submissions: Path) -> list[str]:
-    """What student code must not see: the solutions, the git history, the grading workspace, the submissions."""
-    folders = [course.solutions, *_git_folders(course.root), workspace.root]
-    folders.append(submissions if submissions.is_dir() else submissions.parent)
-    return list(dict.fromkeys(str(folder.resolve()) for folder in folders))
+def _folder_of(submissions: Path) -> Path:
+    """The folder holding the class's files (a zip's folder: other classes' zips may sit beside it)."""
+    return submissions if submissions.is_dir() else submissions.parent
 
 
 def _locked_setup_cells(nb: nbformat.NotebookNode) -> int:

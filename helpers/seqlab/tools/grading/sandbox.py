@@ -26,6 +26,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from seqlab.numerics import PINNED_ENVIRONMENT
+from seqlab.tools.course import Course
 from seqlab.tools.grading.limits import (
     LAUNCHER,
     SANDBOX_UID_BASE,
@@ -195,6 +196,34 @@ class KernelSandbox:
             shutil.rmtree(self.root, ignore_errors=True)
             if self.cgroup is not None:
                 _remove_cgroup(Path(self.cgroup))
+
+
+def _git_folders(root: Path) -> list[Path]:
+    """The repository's git folders (every solution and hidden test is in its history).
+
+    In a worktree ``.git`` is a file naming the worktree's git folder, which names the shared one.
+    """
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return [dot_git]
+    try:
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    own = (root / text.split(":", 1)[1].strip()).resolve()
+    folders = [own]
+    with contextlib.suppress(OSError):
+        folders.append((own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve())
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def hidden_folders(course: Course | None, *others: Path) -> list[str]:
+    """What student code must not see: the course's solutions and git history (every solution and hidden test is in
+    it), and ``others`` (the grading workspace, the submissions); absolute, each once."""
+    folders = [course.solutions, *_git_folders(course.root)] if course is not None else []
+    return list(dict.fromkeys(str(folder.resolve()) for folder in [*folders, *others]))
 
 
 def clean_up_after(worker_pid: int) -> None:
