@@ -10,7 +10,6 @@ tests/test_notebooks.py.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
