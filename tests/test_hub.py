@@ -398,9 +398,9 @@ def _semester(hub, grader, ana, ben):
     ana.page.keyboard.press("Control+s")
     ana.page.locator(".jp-mod-current.jp-mod-dirty").wait_for(state="detached", timeout=UI_TIMEOUT)
     ana.shot("06-student-a-answered")
-    from tests.test_browser import _validate
+    from tests.test_browser import validate
 
-    dialog = _validate(ana.page, timeout=VALIDATE_TIMEOUT)
+    dialog = validate(ana.page, timeout=VALIDATE_TIMEOUT)
     report = dialog.inner_text()
     # The test cells of the exercises A did not do fail; the first exercise's and the written answer do not.
     assert report.count("The following cell failed:") == others_failing, report[:3000]

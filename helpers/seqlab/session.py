@@ -89,7 +89,7 @@ def setup(seed: int = 0) -> None:
     import matplotlib
 
     matplotlib.rcParams.update(_PLOT_STYLE)
-    _explain_unwritten_exercises()
+    explain_unwritten_exercises()
 
 
 def unwritten_exercise_message(name: str) -> str:
@@ -120,7 +120,7 @@ def _explain_stub(shell, etype, value, tb, tb_offset=None):
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
-def _explain_unwritten_exercises() -> None:
+def explain_unwritten_exercises() -> None:
     """In a notebook, make a test that calls an unwritten exercise say so in words (not a bare traceback)."""
     try:
         from IPython import get_ipython

@@ -46,7 +46,7 @@ def __seqlab_guard_install():
     except Exception:
         pass
     ip = get_ipython()  # noqa: F821
-    seqlab.session._explain_unwritten_exercises()  # the handler the setup cell installs
+    seqlab.session.explain_unwritten_exercises()  # the handler the setup cell installs
     try:
         ip.run_line_magic("matplotlib", "inline")  # the figure hooks a notebook's first figure installs
     except Exception:
