@@ -16,6 +16,18 @@ import torch
 
 from seqlab import numerics
 
+__all__ = [
+    "GRADING_ENV",
+    "PROGRESS_ENV",
+    "THREADS_ENV",
+    "STUB",
+    "is_grading",
+    "progress_enabled",
+    "setup",
+    "unwritten_exercise_message",
+    "explain_unwritten_exercises",
+]
+
 #: Environment variable nbgrader sets inside the kernel while it validates or autogrades.
 GRADING_ENV = "NBGRADER_EXECUTION"
 #: Set to "0" to hide progress bars (``seqlab execute`` and the test suite do, so that

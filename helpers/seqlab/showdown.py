@@ -84,6 +84,7 @@ __all__ = [
     "load_showdown_results",
     "save_showdown_results",
     "copy_memory_fingerprint",
+    "CopyMemoryBatch",
     "Agreement",
     "compare_with_stored",
     "agreement_table",

@@ -32,7 +32,17 @@ from seqlab.session import setup
 from seqlab.train import ADDING_BUDGET, AddingBudget, train_adding_problem
 from seqlab.validate import check_int
 
-__all__ = ["Recipe", "StoredRun", "RECIPES", "load_run", "make_run", "save_run", "rerun_prefix", "stored_run_path"]
+__all__ = [
+    "Recipe",
+    "StoredRun",
+    "RECIPES",
+    "load_run",
+    "make_run",
+    "save_run",
+    "rerun_prefix",
+    "stored_run_path",
+    "STORED_RUNS_FOLDER",
+]
 
 #: The folder of stored runs inside the package.
 STORED_RUNS_FOLDER = "stored_runs"

@@ -67,10 +67,10 @@ __all__ = [
     "median_wall_time",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterable[T]:
+def progress(iterable: Iterable[_T], total: int | None = None, desc: str = "") -> Iterable[_T]:
     """Wrap ``iterable`` in a progress bar (a tqdm object) when running interactively, else an iterator."""
     if not progress_enabled():
         return iter(iterable)

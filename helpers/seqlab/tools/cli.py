@@ -20,6 +20,8 @@ from pathlib import Path
 
 from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, find_course
 
+__all__ = ["build_parser", "main"]
+
 
 def _release(args: argparse.Namespace) -> int:
     from seqlab.tools.release import release

@@ -13,6 +13,21 @@ from pathlib import Path
 
 import nbformat
 
+__all__ = [
+    "VALIDATE_CELL_TIMEOUT",
+    "KERNEL_STARTUP_TIMEOUT",
+    "LESSON_PATTERN",
+    "LEAK_MARKERS",
+    "ToolError",
+    "Course",
+    "find_course",
+    "run_nbgrader",
+    "ensure_scripts_on_path",
+    "kernel_environment",
+    "find_leaks",
+    "normalise_notebook",
+]
+
 #: Seconds a cell may run while a student validates.  More than the grader's 60: a shared hub or a busy laptop
 #: can be several times slower than the grading machine, and validation must not fail for that.
 VALIDATE_CELL_TIMEOUT = 180

@@ -24,6 +24,8 @@ In one interpreter a determined student can still reach these copies (through ``
 
 from __future__ import annotations
 
+__all__ = ["SNAPSHOT", "RESTORE"]
+
 # (The sources below are one string each: no triple double quotes inside them.)
 SNAPSHOT = r"""
 def __seqlab_guard_install():

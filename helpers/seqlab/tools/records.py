@@ -22,6 +22,20 @@ from pathlib import Path
 
 from seqlab.tools.workspace import Workspace, gradebook_lock
 
+__all__ = [
+    "RESULT_FILE",
+    "StudentResult",
+    "sha256_of",
+    "write_atomically",
+    "EXCHANGE_FILES",
+    "copy_atomically",
+    "save",
+    "load_current",
+    "publish",
+    "merge_into_gradebook",
+    "reset_folder",
+]
+
 RESULT_FILE = "result.json"
 
 

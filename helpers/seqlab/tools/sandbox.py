@@ -36,6 +36,19 @@ from seqlab.tools.limits import (
 )
 from seqlab.tools.sandbox_launch import is_mount_point, mount_quota, unmount_quota
 
+__all__ = [
+    "SANDBOX_PREFIX",
+    "SHM_SIZE",
+    "TMP_SIZE",
+    "KernelSandbox",
+    "clean_up_after",
+    "clean_up_stale",
+    "pid_alive",
+    "install",
+    "active",
+    "SandboxedKernelManager",
+]
+
 SANDBOX_PREFIX = "seqlab-kernel-"
 
 
