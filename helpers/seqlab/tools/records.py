@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from seqlab.tools.course import COURSE_ID
 from seqlab.tools.workspace import Workspace, gradebook_lock
 
 __all__ = [
@@ -168,8 +169,8 @@ def merge_into_gradebook(own: Workspace, workspace: Workspace, lesson: str, stud
     with (
         warnings.catch_warnings(),
         gradebook_lock(workspace.db_url),
-        Gradebook(own.db_url, course_id="seqmodels") as mine,
-        Gradebook(workspace.db_url, course_id="seqmodels") as gb,
+        Gradebook(own.db_url, course_id=COURSE_ID) as mine,
+        Gradebook(workspace.db_url, course_id=COURSE_ID) as gb,
     ):
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own update_or_create_submission
         try:
