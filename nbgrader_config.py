@@ -13,7 +13,7 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.root = HERE
-c.CourseDirectory.course_id = "seqmodels"
+c.CourseDirectory.course_id = "seqmodels"  # seqlab.tools.course.COURSE_ID, repeated (tests/test_deployment.py)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = os.path.join("_grading", "submitted")

@@ -19,7 +19,8 @@ users).  tests/test_deployment.py checks every option, role and scope against th
 import os
 import pwd
 
-COURSE = "seqmodels"  # the nbgrader course id: the service, group and role names below derive from it
+# The nbgrader course id, seqlab.tools.course.COURSE_ID (a literal: importing seqlab would load torch into the hub).
+COURSE = "seqmodels"  # the service, group and role names below derive from it
 COURSE_ROOT = os.environ.get("SEQLAB_HUB_COURSE_ROOT", "/srv/seqmodels")  # the course repository (`make install`)
 COURSE_BIN = f"{COURSE_ROOT}/.venv/bin"
 COURSE_ACCOUNT = f"grader-{COURSE}"  # owns COURSE_ROOT, runs the formgrader

@@ -33,10 +33,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqlab.tools.course import COURSE_ID
 from tests.support import REPO
 
-COURSE = "seqmodels"
-COURSE_ACCOUNT = f"grader-{COURSE}"
+COURSE_ACCOUNT = f"grader-{COURSE_ID}"
 #: The comment (GECOS field) of every account the test creates: an account left by a killed run is recognised by it
 #: and removed before the next run; an account without it is never touched.
 MARKER = "seqlab hub test account"

@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from seqlab.tools.course import COURSE_ID
+
 MISSING = (
     "PostgreSQL is not installed: `sudo apt-get install postgresql` (Debian/Ubuntu); "
     "`.ci/run` installs it, so CI always runs these tests"
@@ -53,7 +55,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_postgres(database: str = "seqmodels") -> Iterator[str]:
+def running_postgres(database: str = COURSE_ID) -> Iterator[str]:
     """Start a server, create ``database``, yield its SQLAlchemy URL; stop the server after."""
     binaries = postgres_bin()
     if binaries is None:

@@ -249,7 +249,7 @@ def _run_cell(page, cell):
     page.locator('.jp-NotebookPanel-toolbar jp-button[data-command="notebook:run-cell-and-select-next"]').click()
 
 
-def _validate(page, timeout=VALIDATE_TIMEOUT):
+def validate(page, timeout=VALIDATE_TIMEOUT):
     """Press nbgrader's Validate button and return the results dialog once it shows."""
     page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
@@ -361,7 +361,7 @@ def test_a_student_works_through_the_first_exercise(lesson, lab, browser_pages):
     # Written answers left blank are reported too ("You did not provide a response").
     graded = [c for c in nb.cells if _nbgrader(c).get("grade") and c.cell_type == "code"]
     written = _written_answers(nb)
-    dialog = _validate(page)
+    dialog = validate(page)
     failed = dialog.locator(".validation-failed")
     assert failed.count() == 1, f"Validate should report failing tests: {dialog.inner_text()[:2000]}"
     report = failed.inner_text()
@@ -402,7 +402,7 @@ def test_validate_passes_a_solved_notebook(lesson, lab, browser_pages):
     nbformat.write(solved, path)
     page, _ = _open(browser_pages, lab, f"{lesson}/{path.name}", len(solved.cells))
     with _cpu_load(2) if lesson == LOADED_LESSON else contextlib.nullcontext():
-        dialog = _validate(page, timeout=2 * VALIDATE_TIMEOUT if lesson == LOADED_LESSON else VALIDATE_TIMEOUT)
+        dialog = validate(page, timeout=2 * VALIDATE_TIMEOUT if lesson == LOADED_LESSON else VALIDATE_TIMEOUT)
     assert dialog.locator(".validation-success").count() == 1, dialog.inner_text()[:3000]
     assert "Success! Your notebook passes all the tests." in dialog.inner_text()
     _shot(page, f"{lesson}-5-validate-solved")

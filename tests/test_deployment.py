@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config, PyFileConfigLoader
 
+from seqlab.tools.course import COURSE_ID
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy"
@@ -52,7 +53,7 @@ def test_jupyterhub_config_names_only_real_options_roles_and_scopes():
     hub = JupyterHub()
     _assert_known(config, _configurables(*hub.classes))
 
-    course = "seqmodels"
+    course = COURSE_ID  # the file repeats it as a literal: loading it must not import seqlab (and torch)
     group = f"formgrade-{course}"
     assert config.JupyterHub.load_groups[group]["users"], "graders belong to the formgrade- group"
     (service,) = config.JupyterHub.services
@@ -93,6 +94,7 @@ def test_global_nbgrader_config_sets_the_course_and_the_exchange():
     _assert_known(config, _configurables(CourseDirectory, Exchange, Execute, GenerateFeedback))  # test_feedback.py
     course = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     assert config.CourseDirectory.course_id == course.CourseDirectory.course_id, "the same course id everywhere"
+    assert course.CourseDirectory.course_id == COURSE_ID, "nbgrader_config.py names seqlab.tools.course.COURSE_ID"
     assert config.Exchange.root.startswith("/")
 
 

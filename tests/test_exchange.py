@@ -20,12 +20,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from seqlab.tools.course import COURSE_ID
 from tests.leaks import find_leaks, lesson_secrets, notebook_text
 from tests.support import REPO, grade_class, read_grades, solution_notebook, student_notebook, submission
 
 pytestmark = pytest.mark.slow
 LESSON = "01_rnn"
-COURSE_ID = "seqmodels"
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from seqlab.tools.course import COURSE_ID
 from seqlab.tools.submissions import reference_answers
 from tests.support import (
     COURSE,
@@ -255,7 +256,7 @@ def test_parallel_and_resumed_runs_give_the_serial_grades(tmp_path):
 
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{parallel / 'gradebook.db'}", course_id="seqmodels") as gradebook:
+    with Gradebook(f"sqlite:///{parallel / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
         assert sorted(s.student.id for s in gradebook.find_assignment(LESSON).submissions) == [
             "ann",
             "bob",

@@ -63,12 +63,12 @@ class Listener:
 
 def _left_by_dead_workers() -> list[str]:
     """Work folders, and tmpfs mounted under them, whose grading worker has ended (another run's are left alone)."""
-    from seqlab.tools.grading.sandbox import SANDBOX_PREFIX, _alive
+    from seqlab.tools.grading.sandbox import SANDBOX_PREFIX, pid_alive
 
     left = [str(p) for p in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*")]
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         left += [line.split()[4] for line in handle if SANDBOX_PREFIX in line.split()[4]]
-    return [path for path in left if not _alive(int(path.split(SANDBOX_PREFIX)[1].split("-")[0]))]
+    return [path for path in left if not pid_alive(int(path.split(SANDBOX_PREFIX)[1].split("-")[0]))]
 
 
 @dataclass(frozen=True)

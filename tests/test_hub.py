@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+from seqlab.tools.course import COURSE_ID
 from seqlab.tools.submissions import reference_answers
 from tests.support import REPO, solution_notebook, student_notebook
 
@@ -172,7 +173,7 @@ def _assignment_list(person):
     person.open_from_nbgrader_menu("Assignment List")
     panel = page.locator("#nbgrader-assignment-list")
     panel.wait_for(timeout=UI_TIMEOUT)
-    panel.locator("#course_list_default", has_text="seqmodels").wait_for(timeout=UI_TIMEOUT)
+    panel.locator("#course_list_default", has_text=COURSE_ID).wait_for(timeout=UI_TIMEOUT)
     return panel
 
 
@@ -299,7 +300,7 @@ def _memory(hub) -> dict:
         uid = hub.accounts[account].uid
         return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid]
 
-    figures["formgrader service (with its kernels)"] = _rss_mib(owned_by("grader-seqmodels"))
+    figures["formgrader service (with its kernels)"] = _rss_mib(owned_by(f"grader-{COURSE_ID}"))
     for student in (ANA, BEN):
         processes = owned_by(student)
         server = [p for p in processes if any("jupyterhub-singleuser" in part for part in p.cmdline())]
@@ -343,7 +344,7 @@ def _semester(hub, grader, ana, ben):
     submitted_at, feedback_at, fetched_feedback = {}, {}, {}
 
     # ---- 1. The instructor releases the assignment from the formgrader, in the service's JupyterLab.
-    grader.log_in(next_url="/services/seqmodels/lab")
+    grader.log_in(next_url=f"/services/{COURSE_ID}/lab")
     menu = grader.nbgrader_menu()
     assert "Formgrader" in menu and "Create assignment" in menu, menu
     grader.page.keyboard.press("Escape")
@@ -358,7 +359,7 @@ def _semester(hub, grader, ana, ben):
     grader.shot("02-instructor-released")
     modal.locator("button", has_text="OK").first.click()
     row.locator("td.status", has_text="released").wait_for(timeout=UI_TIMEOUT)
-    assert (hub.exchange / "seqmodels" / "outbound" / LESSON / f"{LESSON}.ipynb").is_file()
+    assert (hub.exchange / COURSE_ID / "outbound" / LESSON / f"{LESSON}.ipynb").is_file()
 
     # ---- 2. Student A: fetch, answer the first exercise and the written question, Validate, submit.
     ana.log_in()
@@ -372,7 +373,7 @@ def _semester(hub, grader, ana, ben):
     response = ana.page.goto(f"{hub.url}/user/{ANA}/formgrader")
     assert response.status == 404, f"a student's server serves the formgrader ({response.status})"
     ana.shot("03b-student-a-no-formgrader-in-own-server")
-    response = ana.page.goto(f"{hub.url}/services/seqmodels/formgrader")
+    response = ana.page.goto(f"{hub.url}/services/{COURSE_ID}/formgrader")
     assert response.status == 403, f"a student reached the graders' formgrader service ({response.status})"
     ana.shot("03c-student-a-refused-by-the-formgrader-service")
     ana.page.goto(f"{hub.url}/user/{ANA}/lab")
@@ -398,9 +399,9 @@ def _semester(hub, grader, ana, ben):
     ana.page.keyboard.press("Control+s")
     ana.page.locator(".jp-mod-current.jp-mod-dirty").wait_for(state="detached", timeout=UI_TIMEOUT)
     ana.shot("06-student-a-answered")
-    from tests.test_browser import _validate
+    from tests.test_browser import validate
 
-    dialog = _validate(ana.page, timeout=VALIDATE_TIMEOUT)
+    dialog = validate(ana.page, timeout=VALIDATE_TIMEOUT)
     report = dialog.inner_text()
     # The test cells of the exercises A did not do fail; the first exercise's and the written answer do not.
     assert report.count("The following cell failed:") == others_failing, report[:3000]
@@ -449,7 +450,7 @@ def _semester(hub, grader, ana, ben):
     grading = [
         "seqlab", "grade", "_grading/submitted", "--lesson", LESSON, "--workspace", "_grading", "--workers", "2",
     ]  # fmt: skip
-    done = hub.run_as("grader-seqmodels", grading, cwd=course, timeout=600)
+    done = hub.run_as(f"grader-{COURSE_ID}", grading, cwd=course, timeout=600)
     (SHOTS / "seqlab-grade-1.log").write_text(done.stdout + done.stderr)
     print("seqlab grade, as the course account:\n" + "\n".join(done.stdout.splitlines()[:12]))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -494,7 +495,7 @@ def _semester(hub, grader, ana, ben):
     grader.shot("12-instructor-graded-written-answer")
 
     # `seqlab grade` again: nobody is graded again; the score by hand reaches grades.csv and A's feedback.
-    done = hub.run_as("grader-seqmodels", grading, cwd=course, timeout=600)
+    done = hub.run_as(f"grader-{COURSE_ID}", grading, cwd=course, timeout=600)
     (SHOTS / "seqlab-grade-2.log").write_text(done.stdout + done.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unchanged since the last run, kept" in done.stdout, done.stdout
@@ -584,7 +585,7 @@ def _wait_for_manual_score(gradebook: Path, grade_id: str, student: str, points:
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with Gradebook(f"sqlite:///{gradebook}", course_id="seqmodels") as gb:
+        with Gradebook(f"sqlite:///{gradebook}", course_id=COURSE_ID) as gb:
             if gb.find_grade(grade_id, LESSON, LESSON, student).manual_score == points:
                 return True
         time.sleep(0.5)
@@ -598,7 +599,7 @@ def _read_csv(path: Path) -> dict[str, dict[str, str]]:
 
 PROBE = r"""
 import glob, json, os, sys
-a_home, exchange, submission, feedback = sys.argv[1:5]
+a_home, exchange, submission, feedback, course = sys.argv[1:6]
 results = {}
 def attempt(name, action):
     try:
@@ -606,12 +607,12 @@ def attempt(name, action):
         results[name] = "allowed: " + repr(value)[:200]
     except OSError as error:
         results[name] = "refused: " + type(error).__name__
-attempt("list the exchange's inbound", lambda: os.listdir(f"{exchange}/seqmodels/inbound"))
-attempt("list the exchange's feedback", lambda: os.listdir(f"{exchange}/seqmodels/feedback"))
-attempt("rename the course in the exchange", lambda: os.rename(f"{exchange}/seqmodels", f"{exchange}/gone"))
+attempt("list the exchange's inbound", lambda: os.listdir(f"{exchange}/{course}/inbound"))
+attempt("list the exchange's feedback", lambda: os.listdir(f"{exchange}/{course}/feedback"))
+attempt("rename the course in the exchange", lambda: os.rename(f"{exchange}/{course}", f"{exchange}/gone"))
 attempt("list A's home", lambda: os.listdir(a_home))
 attempt("read A's fetched notebook", lambda: len(open(f"{a_home}/05_birnn/05_birnn.ipynb").read()))
-cache = f"{a_home}/.local/share/jupyter/nbgrader_cache/seqmodels"
+cache = f"{a_home}/.local/share/jupyter/nbgrader_cache/{course}"
 attempt("list A's nbgrader cache", lambda: os.listdir(cache))
 attempt(
     "read A's submitted notebook in A's cache",
@@ -625,7 +626,7 @@ print(json.dumps(results))
 
 def _students_cannot_read_each_other(hub):
     """Student B, with A's paths in hand, tries to reach A's work; then the same with A's home left 0755 (#1711)."""
-    inbound = hub.exchange / "seqmodels" / "inbound"
+    inbound = hub.exchange / COURSE_ID / "inbound"
     (submission,) = [p for p in inbound.iterdir() if p.name.startswith(f"{ANA}+")]
     # nbgrader names a submission <student>+<assignment>+<timestamp>+<random>: 72 random bits nobody can guess.
     assert len(submission.name.split("+")) == 4 and len(submission.name.split("+")[3]) == 12, submission.name
@@ -635,9 +636,9 @@ def _students_cannot_read_each_other(hub):
     from nbgrader.utils import notebook_hash
 
     secret = (submission / "submission_secret.txt").read_text()
-    feedback = hub.exchange / "seqmodels" / "feedback" / f"{notebook_hash(secret=secret, notebook_id=LESSON)}.html"
-    assert feedback.is_file(), sorted((hub.exchange / "seqmodels" / "feedback").iterdir())
-    args = [str(home), str(hub.exchange), str(submission), str(feedback)]
+    feedback = hub.exchange / COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=LESSON)}.html"
+    assert feedback.is_file(), sorted((hub.exchange / COURSE_ID / "feedback").iterdir())
+    args = [str(home), str(hub.exchange), str(submission), str(feedback), COURSE_ID]
 
     def probe():
         done = hub.run_as(BEN, [python, "-c", PROBE, *args], timeout=120)

@@ -17,6 +17,7 @@ import time
 import nbformat
 import pytest
 
+from seqlab.tools.course import COURSE_ID
 from tests.postgres_server import require_postgres, running_postgres
 from tests.support import REPO, grade_class, read_grades, student_notebook, submission
 
@@ -56,7 +57,7 @@ def gradebook_contents(url):
     """
     from nbgrader.api import Grade, Gradebook, Student, SubmittedAssignment
 
-    with Gradebook(url, course_id="seqmodels") as gradebook:
+    with Gradebook(url, course_id=COURSE_ID) as gradebook:
         grades = {}
         for assignment_submission in gradebook.assignment_submissions(LESSON):
             for notebook in assignment_submission.notebooks:

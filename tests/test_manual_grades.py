@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+from seqlab.tools.course import COURSE_ID
 from tests.support import grade_class, read_grades, submission, written_answers
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ def test_scores_given_by_hand_reach_grades_and_feedback(tmp_path):
     assert _score_in(feedback) == autograded
 
     # A grader gives the answer 1.5 points and a comment in the formgrader (which writes into the class gradebook).
-    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}", course_id="seqmodels") as gradebook:
+    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
         grade = gradebook.find_grade(written, LESSON, LESSON, "ana")
         grade.manual_score = 1.5
         comment = gradebook.find_comment(written, LESSON, LESSON, "ana")

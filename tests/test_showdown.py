@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from seqlab import data
-from seqlab.models import RecurrentTagger, TransformerRegressor, TransformerTagger, _sinusoids
+from seqlab.models import RecurrentTagger, TransformerRegressor, TransformerTagger
 from seqlab.showdown import (
     ADDING_SOLVED_MSE,
     COPY_SOLVED_ACCURACY,
@@ -128,7 +128,7 @@ def test_models_refuse_bad_arguments_and_inputs():
 
 
 def test_sinusoids_follow_the_formula():
-    table = _sinusoids(50, 8)
+    table = TransformerTagger(5, d_model=8, num_heads=2, d_ff=16, max_len=50).positions  # the fixed positions
     assert table.shape == (50, 8) and table.dtype == torch.float32
     t, i = 7, 2
     rate = 10000 ** (-2 * i / 8)
@@ -144,7 +144,7 @@ def test_transformer_tagger_embeds_adds_positions_and_is_not_causal():
     assert "positions" not in model.state_dict()  # a fixed buffer, not a parameter, not saved
     tokens = torch.randint(0, 5, (2, 6))
     with torch.no_grad():
-        manual = model.readout(model.encoder(model.embed.weight[tokens] + _sinusoids(6, 8)))
+        manual = model.readout(model.encoder(model.embed.weight[tokens] + model.positions[:6]))
         assert torch.allclose(model(tokens), manual, atol=1e-6)
         changed = tokens.clone()
         changed[:, -1] = (changed[:, -1] + 1) % 5

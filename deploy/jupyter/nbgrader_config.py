@@ -8,7 +8,7 @@ import os
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
-c.CourseDirectory.course_id = "seqmodels"
+c.CourseDirectory.course_id = "seqmodels"  # seqlab.tools.course.COURSE_ID, repeated (tests/test_deployment.py)
 # Created once by root (docs/deployment.md): root-owned, mode 1777, so that no student can rename or remove the
 # course's folders in it. The hub passes its own setting on to the servers it starts.
 c.Exchange.root = os.environ.get("SEQLAB_HUB_EXCHANGE", "/srv/nbgrader/exchange")

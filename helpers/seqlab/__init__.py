@@ -11,6 +11,7 @@ Student-facing modules (imported by the notebooks):
 - :mod:`seqlab.models`   - small reference models (PyTorch layers) for comparisons between architectures.
 - :mod:`seqlab.plots`    - plotting helpers.
 - :mod:`seqlab.diagrams` - diagrams of the lessons' models (BPTT, the GRU cell, the encoder block, multi-head).
+- :mod:`seqlab.validate` - ``check_int``: the one check of an int argument, with the messages students read.
 
 Instructor tooling (release, execute, check, grade) lives in :mod:`seqlab.tools` behind the
 ``seqlab`` command; the modules above never import it.

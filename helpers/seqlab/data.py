@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import torch
 
+from seqlab.validate import check_int
+
 __all__ = [
     "POEM_END",
     "QUATRAIN_FORM",
@@ -90,14 +92,6 @@ __all__ = [
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} should be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} should be at least {minimum}, got {value}")
-    return value
-
-
 def _check_generator(generator: object) -> torch.Generator:
     if not isinstance(generator, torch.Generator):
         raise TypeError(
@@ -119,9 +113,9 @@ def echo_batch(
     Returns:
         ``X`` ``(B, T, 1)`` and ``Y`` ``(B, T, 1)``, float32.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("length", length)
-    _check_positive_int("delay", delay)
+    check_int("batch_size", batch_size)
+    check_int("length", length)
+    check_int("delay", delay)
     if delay >= length:
         raise ValueError(f"delay should be smaller than length, got delay={delay}, length={length}")
     _check_generator(generator)
@@ -141,8 +135,8 @@ def adding_problem_batch(batch_size: int, length: int, generator: torch.Generato
     Returns:
         ``X`` ``(B, T, 2)`` (channel 0 values, channel 1 markers) and ``Y`` ``(B, 1)``, float32.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("length", length, minimum=2)
+    check_int("batch_size", batch_size)
+    check_int("length", length, minimum=2)
     _check_generator(generator)
     values = torch.rand(batch_size, length, generator=generator)
     half = length // 2
@@ -186,10 +180,10 @@ def repeats_later_batch(
         ``Y`` ``(B, T)`` int64 labels, ``PAD_LABEL`` at padded steps;
         ``lengths`` ``(B,)`` int64.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("max_length", max_length)
-    _check_positive_int("n_symbols", n_symbols, minimum=2)
-    _check_positive_int("min_length", min_length)
+    check_int("batch_size", batch_size)
+    check_int("max_length", max_length)
+    check_int("n_symbols", n_symbols, minimum=2)
+    check_int("min_length", min_length)
     _check_lengths_range(min_length, max_length)
     _check_generator(generator)
     T = max_length
@@ -282,7 +276,7 @@ def toy_language_batch(batch_size: int, generator: torch.Generator) -> tuple[tor
         ``Y`` ``(B, T)`` int64 target character ids, ``PAD_LABEL`` at padded steps;
         ``lengths`` ``(B,)`` int64; ``T`` is the longest row's length.
     """
-    _check_positive_int("batch_size", batch_size)
+    check_int("batch_size", batch_size)
     _check_generator(generator)
     rows = [toy_encode(TOY_BOS + toy_sentence(generator) + TOY_EOS) for _ in range(batch_size)]
     lengths = torch.tensor([len(row) - 1 for row in rows], dtype=torch.long)
@@ -398,8 +392,7 @@ def date_split(seed: int = 0, heldout_fraction: float = 0.2) -> tuple[list[datet
     Returns:
         ``(train_dates, heldout_dates)``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed should be an int, got {type(seed).__name__}")
+    check_int("seed", seed, minimum=None)
     if isinstance(heldout_fraction, bool) or not isinstance(heldout_fraction, (int, float)):
         raise TypeError(f"heldout_fraction should be a float, got {type(heldout_fraction).__name__}")
     if not 0 < heldout_fraction < 1:
@@ -498,7 +491,7 @@ def date_examples(
 ) -> list[DateExample]:
     """``n`` examples: each a date drawn uniformly from ``dates`` written in a format drawn uniformly from
     ``formats`` (default: all of ``DATE_FORMATS``)."""
-    _check_positive_int("n", n)
+    check_int("n", n)
     _check_generator(generator)
     _check_dates(dates)
     fmts = list(range(len(DATE_FORMATS))) if formats is None else [_check_format_index(f) for f in formats]
@@ -630,10 +623,10 @@ def copy_batch(
         A ``CopyBatch``; symbols are ids ``COPY_FIRST_SYMBOL`` to ``COPY_FIRST_SYMBOL + n_symbols - 1``, so a model
         needs ``COPY_FIRST_SYMBOL + n_symbols`` ids in its source and target vocabularies.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_symbols", n_symbols, minimum=2)
-    _check_positive_int("min_length", min_length)
-    _check_positive_int("max_length", max_length)
+    check_int("batch_size", batch_size)
+    check_int("n_symbols", n_symbols, minimum=2)
+    check_int("min_length", min_length)
+    check_int("max_length", max_length)
     _check_lengths_range(min_length, max_length)
     _check_generator(generator)
     lengths = torch.randint(min_length, max_length + 1, (batch_size,), generator=generator)
@@ -669,9 +662,9 @@ def reversal_batch(
     Returns:
         ``X`` ``(B, T)`` and ``Y = X.flip(1)`` ``(B, T)``, int64 symbol ids, ``T = length``.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("length", length)
-    _check_positive_int("n_symbols", n_symbols, minimum=2)
+    check_int("batch_size", batch_size)
+    check_int("length", length)
+    check_int("n_symbols", n_symbols, minimum=2)
     _check_generator(generator)
     X = torch.randint(0, n_symbols, (batch_size, length), generator=generator)
     return X, X.flip(1)
@@ -842,8 +835,8 @@ def consecutive_batches(
     """
     if not isinstance(tokens, torch.Tensor) or tokens.dim() != 1 or tokens.dtype != torch.long:
         raise ValueError("tokens should be a 1-D int64 tensor")
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("block_size", block_size)
+    check_int("batch_size", batch_size)
+    check_int("block_size", block_size)
     per_row = (len(tokens) - 1) // batch_size
     windows = per_row // block_size
     if windows < 1:

@@ -24,6 +24,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
 
+from seqlab.validate import check_int
+
 __all__ = [
     "bptt_graph",
     "gru_cell_diagram",
@@ -150,8 +152,7 @@ def bptt_graph(steps: int = 4) -> Figure:
     Returns:
         The figure.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 3 <= steps <= 6:
-        raise ValueError(f"steps should be an int from 3 to 6, got {steps!r}")
+    check_int("steps", steps, 3, 6, expected="an int from 3 to 6")
     T, gap, w, hgt = steps, 2.0, 0.9, 0.6
     fig, ax = _canvas((1.55 * T + 3.4, 5.4), (-0.8, gap * T + 2.9), (-1.85, 5.0))
     x_row, h_row, loss_row = 0.0, 2.0, 4.3
@@ -410,8 +411,7 @@ def multihead_diagram(num_heads: int = 4) -> Figure:
     Returns:
         The figure.
     """
-    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or not 2 <= num_heads <= 8:
-        raise ValueError(f"num_heads should be an int from 2 to 8, got {num_heads!r}")
+    check_int("num_heads", num_heads, 2, 8, expected="an int from 2 to 8")
     h = num_heads
     colours = list(_HEAD_COLOURS[:h])
     fig, ax = _canvas((11.5, 6.6), (-0.6, 15.2), (-1.5, 7.2))
@@ -487,8 +487,7 @@ def draw_unrolled_rnn(steps: int = 4, feedback: str = "h", ax: Axes | None = Non
             Jordan network (the output feeds the next step).
         ax: draw into this Axes instead of a new figure.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 8:
-        raise ValueError(f"steps should be an int from 1 to 8, got {steps!r}")
+    check_int("steps", steps, 1, 8, expected="an int from 1 to 8")
     if feedback not in ("h", "y"):
         raise ValueError(f"feedback should be 'h' (Elman) or 'y' (Jordan), got {feedback!r}")
     if ax is None:
@@ -537,8 +536,7 @@ def draw_birnn(steps: int = 4, ax: Axes | None = None) -> Axes:
         steps: how many time steps to draw (2 … 8).
         ax: draw into this Axes instead of a new figure.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 8:
-        raise ValueError(f"steps should be an int from 2 to 8, got {steps!r}")
+    check_int("steps", steps, 2, 8, expected="an int from 2 to 8")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.7 * steps + 1.6, 3.8))
     rows = {"x": 0.0, "f": 1.0, "b": 2.0, "y": 3.0}
@@ -668,8 +666,7 @@ def draw_seq2seq(attention: bool = False, source_steps: int = 5, target_steps: i
     if not isinstance(attention, bool):
         raise ValueError(f"attention should be True or False, got {attention!r}")
     for name, value, low, high in (("source_steps", source_steps, 2, 8), ("target_steps", target_steps, 1, 5)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{name} should be an int from {low} to {high}, got {value!r}")
+        check_int(name, value, low, high, expected=f"an int from {low} to {high}")
     S, T = source_steps, target_steps
     if ax is None:
         _, ax = plt.subplots(figsize=(1.0 * (S + T) + 1.5, 3.9))

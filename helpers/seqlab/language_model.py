@@ -63,6 +63,9 @@ __all__ = [
     "load_depth_sweep",
     "warmup_factor",
     "window_batches",
+    "STORED_NAME",
+    "STORED_GPT_NAME",
+    "STORED_SWEEP_NAME",
 ]
 
 #: File names (without suffix) of the stored model inside ``seqlab/stored_runs/``.

@@ -29,6 +29,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from seqlab.validate import check_int
+
 __all__ = [
     "CharLanguageModel",
     "CarriedState",
@@ -104,12 +106,6 @@ class RecurrentRegressor(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} should be a positive int, got {value!r}")
-    return value
-
-
 def _check_tokens(tokens: object, vocab_size: int) -> torch.Tensor:
     if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.dtype != torch.long:
         raise ValueError(
@@ -140,8 +136,10 @@ class RecurrentTagger(nn.Module):
         if kind not in RECURRENT_LAYERS:
             raise ValueError(f"kind should be one of {sorted(RECURRENT_LAYERS)}, got {kind!r}")
         self.kind = kind
-        self.vocab_size = _check_size("vocab_size", vocab_size)
-        self.recurrent = RECURRENT_LAYERS[kind](vocab_size, _check_size("hidden_size", hidden_size), batch_first=True)
+        self.vocab_size = check_int("vocab_size", vocab_size, expected="a positive int")
+        self.recurrent = RECURRENT_LAYERS[kind](
+            vocab_size, check_int("hidden_size", hidden_size, expected="a positive int"), batch_first=True
+        )
         self.readout = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -175,7 +173,7 @@ class _TransformerEncoder(nn.Module):
         super().__init__()
         for name, value in (("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff), ("num_layers", num_layers),
                             ("max_len", max_len)):  # fmt: skip
-            _check_size(name, value)
+            check_int(name, value, expected="a positive int")
         if d_model % 2 or d_model % num_heads:
             raise ValueError(f"d_model should be even and divisible by num_heads, got {d_model} and {num_heads}")
         self.d_model, self.num_heads, self.d_ff, self.max_len = d_model, num_heads, d_ff, max_len
@@ -209,9 +207,9 @@ class TransformerRegressor(_TransformerEncoder):
     def __init__(self, input_size: int, d_model: int, num_heads: int, d_ff: int, output_size: int = 1,
                  num_layers: int = 1, max_len: int = 1024) -> None:  # fmt: skip
         super().__init__(d_model, num_heads, d_ff, num_layers, max_len)
-        self.input_size = _check_size("input_size", input_size)
+        self.input_size = check_int("input_size", input_size, expected="a positive int")
         self.embed = nn.Linear(input_size, d_model)
-        self.readout = nn.Linear(d_model, _check_size("output_size", output_size))
+        self.readout = nn.Linear(d_model, check_int("output_size", output_size, expected="a positive int"))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """(B, T, D) float -> (B, O), read off the last position."""
@@ -238,7 +236,7 @@ class TransformerTagger(_TransformerEncoder):
     def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
                  max_len: int = 1024) -> None:  # fmt: skip
         super().__init__(d_model, num_heads, d_ff, num_layers, max_len)
-        self.vocab_size = _check_size("vocab_size", vocab_size)
+        self.vocab_size = check_int("vocab_size", vocab_size, expected="a positive int")
         self.embed = nn.Embedding(vocab_size, d_model)
         self.readout = nn.Linear(d_model, vocab_size)
 
@@ -273,9 +271,11 @@ class CharLanguageModel(nn.Module):
         if kind not in ("gru", "lstm"):
             raise ValueError(f"kind should be 'gru' or 'lstm', got {kind!r}")
         self.kind = kind
-        self.vocab_size = _check_size("vocab_size", vocab_size)
-        self.embedding = nn.Embedding(vocab_size, _check_size("embed_dim", embed_dim))
-        self.recurrent = RECURRENT_LAYERS[kind](embed_dim, _check_size("hidden_size", hidden_size), batch_first=True)
+        self.vocab_size = check_int("vocab_size", vocab_size, expected="a positive int")
+        self.embedding = nn.Embedding(vocab_size, check_int("embed_dim", embed_dim, expected="a positive int"))
+        self.recurrent = RECURRENT_LAYERS[kind](
+            embed_dim, check_int("hidden_size", hidden_size, expected="a positive int"), batch_first=True
+        )
         self.dropout = nn.Dropout(dropout)
         self.readout = nn.Linear(hidden_size, vocab_size)
 
@@ -358,7 +358,7 @@ class GPT(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("max_len", max_len), ("d_model", d_model),
                             ("num_heads", num_heads), ("d_ff", d_ff), ("num_layers", num_layers)):  # fmt: skip
-            _check_size(name, value)
+            check_int(name, value, expected="a positive int")
         self.vocab_size, self.max_len, self.d_model = vocab_size, max_len, d_model
         self.token_embedding = nn.Embedding(vocab_size, d_model)
         self.position_embedding = nn.Embedding(max_len, d_model)

@@ -8,13 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from seqlab.validate import check_int
+
 __all__ = ["plot_curves", "moving_average"]
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
     """Trailing moving average; the first ``window - 1`` points average what exists so far."""
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window should be a positive int, got {window!r}")
+    check_int("window", window, expected="a positive int")
     array = np.asarray(values, dtype=float)
     if array.ndim != 1:
         raise ValueError(f"values should be one-dimensional, got shape {array.shape}")

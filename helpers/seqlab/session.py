@@ -16,6 +16,18 @@ import torch
 
 from seqlab import numerics
 
+__all__ = [
+    "GRADING_ENV",
+    "PROGRESS_ENV",
+    "THREADS_ENV",
+    "STUB",
+    "is_grading",
+    "progress_enabled",
+    "setup",
+    "unwritten_exercise_message",
+    "explain_unwritten_exercises",
+]
+
 #: Environment variable nbgrader sets inside the kernel while it validates or autogrades.
 GRADING_ENV = "NBGRADER_EXECUTION"
 #: Set to "0" to hide progress bars (``seqlab execute`` and the test suite do, so that
@@ -89,7 +101,7 @@ def setup(seed: int = 0) -> None:
     import matplotlib
 
     matplotlib.rcParams.update(_PLOT_STYLE)
-    _explain_unwritten_exercises()
+    explain_unwritten_exercises()
 
 
 def unwritten_exercise_message(name: str) -> str:
@@ -120,7 +132,7 @@ def _explain_stub(shell, etype, value, tb, tb_offset=None):
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
-def _explain_unwritten_exercises() -> None:
+def explain_unwritten_exercises() -> None:
     """In a notebook, make a test that calls an unwritten exercise say so in words (not a bare traceback)."""
     try:
         from IPython import get_ipython

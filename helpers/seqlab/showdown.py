@@ -47,7 +47,6 @@ from seqlab.data import (
     ADDING_BASELINE_MSE,
     MEMORY_CHANCE_ACCURACY,
     MEMORY_VOCAB,
-    _check_positive_int,
     adding_problem_batch,
 )
 from seqlab.models import (
@@ -58,6 +57,7 @@ from seqlab.models import (
     set_forget_gate_bias,
 )
 from seqlab.train import fit
+from seqlab.validate import check_int
 
 __all__ = [
     "SHOWDOWN_TASKS",
@@ -84,6 +84,7 @@ __all__ = [
     "load_showdown_results",
     "save_showdown_results",
     "copy_memory_fingerprint",
+    "CopyMemoryBatch",
     "Agreement",
     "compare_with_stored",
     "agreement_table",
@@ -317,8 +318,8 @@ def run_showdown_cell(
     """
     _check_task(task)
     _check_kind(kind)
-    _check_positive_int("length", length, minimum=2 if task == "adding" else 0)
-    _check_positive_int("seed", seed, minimum=0)
+    check_int("length", length, minimum=2 if task == "adding" else 0)
+    check_int("seed", seed, minimum=0)
     if not isinstance(budget, ShowdownBudget):
         raise TypeError(f"budget should be a ShowdownBudget, got {type(budget).__name__}")
     if task == "copy" and not callable(copy_memory_batch):

@@ -30,8 +30,19 @@ from seqlab import numerics
 from seqlab.models import RecurrentRegressor
 from seqlab.session import setup
 from seqlab.train import ADDING_BUDGET, AddingBudget, train_adding_problem
+from seqlab.validate import check_int
 
-__all__ = ["Recipe", "StoredRun", "RECIPES", "load_run", "make_run", "save_run", "rerun_prefix", "stored_run_path"]
+__all__ = [
+    "Recipe",
+    "StoredRun",
+    "RECIPES",
+    "load_run",
+    "make_run",
+    "save_run",
+    "rerun_prefix",
+    "stored_run_path",
+    "STORED_RUNS_FOLDER",
+]
 
 #: The folder of stored runs inside the package.
 STORED_RUNS_FOLDER = "stored_runs"
@@ -172,8 +183,8 @@ def rerun_prefix(run: StoredRun, steps: int, desc: str | None = None) -> list[fl
 
     On the pinned numerical paths they equal the stored ones bit for bit; elsewhere they agree to a few digits.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= run.recipe.budget.steps:
-        raise ValueError(f"steps should be an int in 1 ... {run.recipe.budget.steps}, got {steps!r}")
+    last = run.recipe.budget.steps
+    check_int("steps", steps, 1, last, expected=f"an int in 1 ... {last}")
     budget = replace(run.recipe.budget, steps=steps, test_size=1)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)  # as make_run (through setup()): another thread count sums in another order

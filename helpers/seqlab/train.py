@@ -36,7 +36,6 @@ from seqlab.data import (
     CopyBatch,
     DateBatch,
     DateExample,
-    _check_positive_int,
     adding_problem_batch,
     date_batch,
     date_batch_from_examples,
@@ -45,6 +44,7 @@ from seqlab.data import (
     reversal_batch,
 )
 from seqlab.session import progress_enabled
+from seqlab.validate import check_int
 
 __all__ = [
     "ADDING_BUDGET",
@@ -67,10 +67,10 @@ __all__ = [
     "median_wall_time",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterable[T]:
+def progress(iterable: Iterable[_T], total: int | None = None, desc: str = "") -> Iterable[_T]:
     """Wrap ``iterable`` in a progress bar (a tqdm object) when running interactively, else an iterator."""
     if not progress_enabled():
         return iter(iterable)
@@ -119,8 +119,7 @@ def fit(
     Returns:
         The loss at every step, as Python floats (``nan``/``inf`` are recorded, not raised).
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps should be a non-negative int, got {steps!r}")
+    check_int("steps", steps, minimum=0, expected="a non-negative int")
     if not lr > 0:
         raise ValueError(f"lr should be positive, got {lr!r}")
     if clip_norm is not None and not clip_norm > 0:
@@ -210,8 +209,7 @@ def train_adding_problem(
         clip_norm: if given, the gradients are clipped to this total norm before each update (the course's
             budgets do not clip; lesson 02 clips a ReLU network, whose states are unbounded).
     """
-    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 0:
-        raise ValueError(f"record_every should be a non-negative int, got {record_every!r}")
+    check_int("record_every", record_every, minimum=0, expected="a non-negative int")
     checkpoints = set(evaluate_after)
     if not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= budget.steps for n in checkpoints):
         raise ValueError(f"evaluate_after should hold step counts in 1 ... {budget.steps}, got {evaluate_after!r}")
@@ -421,8 +419,8 @@ def evaluate_translator(
     decoded text (up to the first end mark) is exactly the ISO date.
     """
     _check_translator(model)
-    _check_positive_int("max_len", max_len)
-    _check_positive_int("batch_size", batch_size)
+    check_int("max_len", max_len)
+    check_int("batch_size", batch_size)
     batch = date_batch_from_examples(examples)
     examples = list(examples)
     predictions: list[str] = []
@@ -594,8 +592,8 @@ def median_wall_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1
     """
     if not callable(fn):
         raise TypeError(f"fn should be a function of no arguments, got {type(fn).__name__}")
-    _check_positive_int("repeats", repeats)
-    _check_positive_int("warmup", warmup, minimum=0)
+    check_int("repeats", repeats)
+    check_int("warmup", warmup, minimum=0)
     for _ in range(warmup):
         fn()
     times = []

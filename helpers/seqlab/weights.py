@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqlab.validate import check_int
+
 __all__ = [
     "load_rnn_weights",
     "rnn_weights",
@@ -49,8 +51,8 @@ def _suffix(module: nn.Module, layer: int, reverse: bool, classes: tuple[type, t
         raise TypeError(
             f"module should be a torch.nn.{stacked.__name__} or torch.nn.{cell.__name__}, got {type(module).__name__}"
         )
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < module.num_layers:
-        raise ValueError(f"layer should be an int in 0 … {module.num_layers - 1} for this module, got {layer!r}")
+    last = module.num_layers - 1
+    check_int("layer", layer, minimum=0, maximum=last, expected=f"an int in 0 … {last} for this module")
     if reverse and not module.bidirectional:
         raise ValueError("reverse=True needs a module built with bidirectional=True")
     if getattr(module, "proj_size", 0):
@@ -219,9 +221,8 @@ def _random_weights(
 ) -> dict[str, torch.Tensor]:
     """Draw ``keys`` in order: ``W_x*`` ``(D, H)`` from N(0, 1/D), ``W_h*`` ``(H, H)`` from N(0, 1/H), biases
     ``(H,)`` from N(0, 0.1²), so that pre-activations start around unit scale.  Checks the arguments."""
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} should be a positive int, got {value!r}")
+    check_int("input_size", input_size, expected="a positive int")
+    check_int("hidden_size", hidden_size, expected="a positive int")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator should be a torch.Generator or None, got {type(generator).__name__}")
     D, H = input_size, hidden_size
@@ -849,8 +850,7 @@ def causal_attention_weights(attn: nn.Module, x: torch.Tensor, num_heads: int) -
         x: ``(B, T, d_model)``, what the attention reads (in a pre-norm block: ``norm1`` of the block's input).
         num_heads: the module's number of heads.
     """
-    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
-        raise ValueError(f"num_heads should be a positive int, got {num_heads!r}")
+    check_int("num_heads", num_heads, expected="a positive int")
     with torch.no_grad():
         _, w = _causal_mha(attn, x, num_heads, need_weights=True)
     return w

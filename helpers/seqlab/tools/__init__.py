@@ -2,3 +2,5 @@
 
 Nothing in the student-facing modules imports this package (a test enforces it).
 """
+
+__all__: list[str] = []

@@ -18,7 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, find_course
+from seqlab.tools.course import COURSE_ID, VALIDATE_CELL_TIMEOUT, ToolError, find_course
+
+__all__ = ["build_parser", "main"]
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -168,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gradebook",
         default=None,
-        help="class gradebook URL, e.g. postgresql://grader@dbhost/seqmodels (default: $SEQLAB_GRADEBOOK_URL, "
+        help=f"class gradebook URL, e.g. postgresql://grader@dbhost/{COURSE_ID} (default: $SEQLAB_GRADEBOOK_URL, "
         "else gradebook.db in the workspace); several runs may write into one PostgreSQL gradebook at once",
     )
     p.set_defaults(run=_grade)

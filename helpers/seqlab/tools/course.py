@@ -13,7 +13,25 @@ from pathlib import Path
 
 import nbformat
 
-#: The nbgrader course id: every gradebook, the exchange and the hub's service and groups are named by it.
+__all__ = [
+    "COURSE_ID",
+    "VALIDATE_CELL_TIMEOUT",
+    "KERNEL_STARTUP_TIMEOUT",
+    "LESSON_PATTERN",
+    "LEAK_MARKERS",
+    "ToolError",
+    "Course",
+    "find_course",
+    "run_nbgrader",
+    "ensure_scripts_on_path",
+    "kernel_environment",
+    "find_leaks",
+    "normalise_notebook",
+]
+
+#: nbgrader's course id: the gradebooks' course, the exchange's folder, the hub's formgrader service and its group.
+#: The nbgrader and JupyterHub config files repeat it as a literal (loading them must not import seqlab, which
+#: imports torch); tests/test_deployment.py checks that they agree with this.
 COURSE_ID = "seqmodels"
 #: Seconds a cell may run while a student validates.  More than the grader's 60: a shared hub or a busy laptop
 #: can be several times slower than the grading machine, and validation must not fail for that.

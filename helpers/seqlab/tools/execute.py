@@ -17,6 +17,9 @@ from nbclient.exceptions import CellExecutionError
 
 from seqlab.tools.course import ToolError, kernel_environment, normalise_notebook
 
+__all__ = ["CELL_TIMEOUT", "coalesce_streams", "execute_notebook"]
+
+
 #: Generous per-cell limit; the course's budget for a whole notebook is 90 s.
 CELL_TIMEOUT = 600
 

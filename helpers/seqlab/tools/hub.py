@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+__all__ = ["MESSAGE", "REFUSED"]
+
 MESSAGE = (
     "The formgrader does not autograde on this hub: a student's code would run unsandboxed as the course account, "
     "beside the solutions and the gradebook. In a terminal, in the course folder, run `seqlab grade "

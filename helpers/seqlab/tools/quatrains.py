@@ -26,7 +26,18 @@ from pathlib import Path
 
 from seqlab.tools.course import ToolError
 
-__all__ = ["PACKAGE", "VERSION", "SHASUM", "QUATRAIN_LINES", "extract_quatrains", "write_corpus", "quatrains_main"]
+__all__ = [
+    "PACKAGE",
+    "VERSION",
+    "SHASUM",
+    "INTEGRITY",
+    "QUATRAIN_LINES",
+    "VALID_EVERY",
+    "fetch_tarball",
+    "extract_quatrains",
+    "write_corpus",
+    "quatrains_main",
+]
 
 PACKAGE = "chinese-poetry"
 VERSION = "2.0.1"

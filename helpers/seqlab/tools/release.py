@@ -14,6 +14,8 @@ from pathlib import Path
 
 from seqlab.tools.course import Course, ToolError, find_leaks, normalise_notebook, run_nbgrader
 
+__all__ = ["release_lesson", "release"]
+
 
 def release_lesson(course: Course, lesson: str, out_dir: Path | None = None) -> Path:
     """Generate the student version of ``lesson`` into ``out_dir`` (default: ``notebooks/``).

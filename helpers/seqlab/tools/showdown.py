@@ -32,6 +32,15 @@ from seqlab.showdown import (
 from seqlab.tools.course import ToolError
 from seqlab.tools.submissions import reference_cells
 
+__all__ = [
+    "COPY_MEMORY_GRADE_ID",
+    "SOLUTION_NOTEBOOK",
+    "reference_source",
+    "compile_reference",
+    "run_sweep",
+    "showdown_main",
+]
+
 #: The solution notebook's grade id of the copy-memory exercise.
 COPY_MEMORY_GRADE_ID = "10-copy-memory-batch"
 #: The solution notebook, relative to the course root.

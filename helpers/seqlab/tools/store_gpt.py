@@ -22,6 +22,8 @@ import nbformat
 from seqlab.tools.course import ToolError
 from seqlab.tools.submissions import reference_cells
 
+__all__ = ["SOLUTION_NOTEBOOK", "REFERENCE_IDS", "NAMES", "reference_namespace", "store_gpt_main"]
+
 #: The solution notebook, relative to the course root, and the grade ids of the reference code it provides.
 SOLUTION_NOTEBOOK = Path("solutions") / "09_gpt" / "09_gpt.ipynb"
 REFERENCE_IDS = ("09-from-lesson-08", "09-causal-self-attention", "09-decoder-block")

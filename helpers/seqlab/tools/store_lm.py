@@ -18,6 +18,8 @@ from pathlib import Path
 from seqlab.tools.course import ToolError
 from seqlab.tools.submissions import reference_cells
 
+__all__ = ["SOLUTION_NOTEBOOK", "REFERENCE_IDS", "reference_functions", "store_lm_main"]
+
 #: The solution notebook, relative to the course root, and the grade ids of the reference answers it provides.
 SOLUTION_NOTEBOOK = Path("solutions") / "08_language_model" / "08_language_model.ipynb"
 REFERENCE_IDS = {

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from seqlab.tools.course import ToolError
 
+__all__ = ["store_runs_main"]
+
 
 def store_runs_main(names: Sequence[str], out: str | None, argv: Sequence[str]) -> int:
     """Make and save each named run (all when ``names`` is empty); print where each went and how long it took."""

@@ -16,6 +16,8 @@ import nbformat
 
 from seqlab.tools.course import ToolError
 
+__all__ = ["MARKER_LINE", "reference_answers", "reference_cells", "make_submission"]
+
 MARKER_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 

@@ -16,3 +16,5 @@ The pipeline, in the order a submission meets it:
 - :mod:`.records`, :mod:`.report`, :mod:`.workspace`: results on disk, ``grades.csv``, the grading folders;
 - :mod:`.check`: ``seqlab check``.
 """
+
+__all__: list[str] = []

@@ -71,6 +71,12 @@ __all__ = [
     "run_notebook",
     "safe_content",
     "score_from_errors_only",
+    "INTEGRITY_PROBE",
+    "ANSI",
+    "SAFE_TYPES",
+    "escape_codes",
+    "without_escape_codes",
+    "cap_escape_codes",
 ]
 
 #: Events that say a test cell's result may not be the answer's (the grader flags them; ``seqlab check`` notes them).

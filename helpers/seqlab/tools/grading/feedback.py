@@ -42,6 +42,12 @@ __all__ = [
     "first_failure",
     "hide_hidden_tests",
     "split_hidden",
+    "PLACEHOLDER",
+    "MAX_MESSAGE",
+    "MIN_QUOTED_LINE",
+    "ANSI",
+    "FRAME_LINE",
+    "NOT_IMPLEMENTED",
 ]
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"

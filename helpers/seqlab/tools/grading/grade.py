@@ -63,7 +63,18 @@ from seqlab.tools.grading.report import write_csv
 from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders
 from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
-__all__ = ["ClassGrades", "GradingRun", "grade", "grade_one", "submission_time_limit"]
+__all__ = [
+    "ClassGrades",
+    "GradingRun",
+    "grade",
+    "grade_one",
+    "submission_time_limit",
+    "Prepared",
+    "prepare",
+    "triage",
+    "grade_students",
+    "report",
+]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ In one interpreter a determined student can still reach these copies (through ``
 
 from __future__ import annotations
 
+__all__ = ["SNAPSHOT", "RESTORE"]
+
 # (The sources below are one string each: no triple double quotes inside them.)
 SNAPSHOT = r"""
 def __seqlab_guard_install():
@@ -46,7 +48,7 @@ def __seqlab_guard_install():
     except Exception:
         pass
     ip = get_ipython()  # noqa: F821
-    seqlab.session._explain_unwritten_exercises()  # the handler the setup cell installs
+    seqlab.session.explain_unwritten_exercises()  # the handler the setup cell installs
     try:
         ip.run_line_magic("matplotlib", "inline")  # the figure hooks a notebook's first figure installs
     except Exception:

@@ -56,6 +56,26 @@ from pathlib import Path
 
 from seqlab.tools.course import KERNEL_STARTUP_TIMEOUT
 
+__all__ = [
+    "LAUNCHER",
+    "SANDBOX_UID_BASE",
+    "parse_size",
+    "format_size",
+    "Limits",
+    "Capabilities",
+    "interpreter_paths",
+    "memory_cgroup_base",
+    "disk_quota_works",
+    "probe",
+    "KERNEL_START_SECONDS",
+    "LOCKED_CELL_SECONDS",
+    "MAX_RESTARTS",
+    "GRADING_OVERHEAD_SECONDS",
+    "TIME_LIMIT_ENV",
+    "notebook_time_limit",
+    "describe",
+]
+
 LAUNCHER = Path(__file__).with_name("sandbox_launch.py")
 #: Sandbox user ids are this plus the grading worker's process id: unique among running workers.
 SANDBOX_UID_BASE = 1_000_000_000

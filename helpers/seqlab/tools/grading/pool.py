@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Job", "Outcome", "run_pool"]
+__all__ = ["Job", "Outcome", "run_pool", "PR_SET_PDEATHSIG"]
 
 PR_SET_PDEATHSIG = 1
 

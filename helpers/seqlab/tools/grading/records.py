@@ -23,6 +23,22 @@ from pathlib import Path
 from seqlab.tools.course import COURSE_ID
 from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
+__all__ = [
+    "RESULT_FILE",
+    "StudentResult",
+    "sha256_of",
+    "write_atomically",
+    "EXCHANGE_FILES",
+    "copy_atomically",
+    "save",
+    "load_current",
+    "publish",
+    "merge_into_gradebook",
+    "reset_folder",
+    "load",
+    "discard",
+]
+
 RESULT_FILE = "result.json"
 
 

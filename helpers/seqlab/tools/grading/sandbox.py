@@ -37,6 +37,18 @@ from seqlab.tools.grading.limits import (
 )
 from seqlab.tools.grading.sandbox_launch import is_mount_point, mount_quota, unmount_quota
 
+__all__ = [
+    "SANDBOX_PREFIX",
+    "SHM_SIZE",
+    "TMP_SIZE",
+    "KernelSandbox",
+    "clean_up_after",
+    "clean_up_stale",
+    "pid_alive",
+    "SandboxedKernelManager",
+    "hidden_folders",
+]
+
 SANDBOX_PREFIX = "seqlab-kernel-"
 
 
@@ -270,14 +282,15 @@ def clean_up_stale() -> int:
     removed = 0
     for folder in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*-*"):
         pid = folder.name[len(SANDBOX_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or pid_alive(int(pid)):
             continue
         clean_up_after(int(pid))
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process ``pid`` exists (also one of another user, which may not be signalled)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

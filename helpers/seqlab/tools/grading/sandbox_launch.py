@@ -40,6 +40,39 @@ import os
 import signal
 import sys
 
+__all__ = [
+    "CLONE_NEWNS",
+    "CLONE_NEWUSER",
+    "CLONE_NEWNET",
+    "MS_RDONLY",
+    "MS_NOSUID",
+    "MS_NODEV",
+    "MS_NOEXEC",
+    "MS_BIND",
+    "MS_MOVE",
+    "MS_REC",
+    "MS_PRIVATE",
+    "MNT_DETACH",
+    "PR_SET_PDEATHSIG",
+    "PR_SET_NO_NEW_PRIVS",
+    "EXIT_CANNOT_ENFORCE",
+    "SCRATCH_FOLDERS",
+    "ENV_KEEP",
+    "CannotEnforce",
+    "expose",
+    "mount_quota",
+    "unmount_quota",
+    "is_mount_point",
+    "private_tmp",
+    "memory_cgroup",
+    "private_proc",
+    "isolate",
+    "limit",
+    "drop_capabilities",
+    "drop_privileges",
+    "main",
+]
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000

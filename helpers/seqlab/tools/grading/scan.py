@@ -29,6 +29,31 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+__all__ = [
+    "IPYTHON",
+    "TRACING",
+    "CTYPES",
+    "PROCESSES",
+    "TORCH_HOOKS",
+    "FILES",
+    "DYNAMIC",
+    "PATCHING",
+    "MODULES",
+    "ALLOWED_MODULES",
+    "NAMES",
+    "BUILTINS",
+    "QUALIFIED",
+    "PATCHED_ROOTS",
+    "QUALIFIED_PREFIXES",
+    "SHELL_MAGICS",
+    "OUTSIDE",
+    "MAX_FINDINGS",
+    "Finding",
+    "scan_source",
+    "scan_notebook",
+    "describe_findings",
+]
+
 IPYTHON = "IPython internals"
 TRACING = "tracing or frame inspection"
 CTYPES = "ctypes"

@@ -40,7 +40,23 @@ from seqlab.tools.grading.records import EXCHANGE_FILES, StudentResult, reset_fo
 from seqlab.tools.grading.sandbox import KernelSandbox
 from seqlab.tools.grading.workspace import Workspace, nbgrader_config
 
-__all__ = ["autograde_config", "copy_submission", "generate_feedback", "grade", "last_line", "main", "preload"]
+__all__ = [
+    "autograde_config",
+    "copy_submission",
+    "generate_feedback",
+    "grade",
+    "last_line",
+    "main",
+    "preload",
+    "DIAGNOSES",
+    "EVENTS_FILE",
+    "GENERIC",
+    "EXCEPTION_LINE",
+    "diagnose",
+    "cell_notes",
+    "read_grades",
+    "scan_notes",
+]
 
 #: Causes of a failed autograde, recognised in nbgrader's log, in the words an instructor needs.
 DIAGNOSES = (

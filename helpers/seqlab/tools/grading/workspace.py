@@ -16,6 +16,8 @@ from pathlib import Path
 
 from traitlets.config import Config, PyFileConfigLoader
 
+__all__ = ["Workspace", "nbgrader_config", "GRADEBOOK_URL_ENV", "check_gradebook_url", "gradebook_lock"]
+
 
 @dataclass(frozen=True)
 class Workspace:
