@@ -648,6 +648,16 @@ def _in_cells(source: str, *grade_ids: str) -> Callable[[dict], bytes]:
     return build
 
 
+def _after_answers(sources: dict[str, str]) -> Callable[[dict], bytes]:
+    """A correct submission with ``sources[grade_id]`` after the right answer in each of those cells."""
+
+    def build(values: dict) -> bytes:
+        answers = {grade_id: _answer(grade_id) + "\n\n" + source for grade_id, source in sources.items()}
+        return nbformat.writes(submission(LESSON, answers)).encode("utf-8")
+
+    return build
+
+
 DISPLAY_UPDATE_FLOOD = """
 from IPython.display import display
 
@@ -955,6 +965,15 @@ CASES = [
         _replace(CELL, DISK_FILL, True),
         "graded",
         FULL,
+    ),
+    # the kernel that replaces a dead one starts in the same, full, work folder: its sockets and files still fit
+    Case(
+        "full_then_crash",
+        "fills its work folder, then os._exit(3) two exercises later",
+        _after_answers({CELL: DISK_FILL, READOUT: "import os\n\nos._exit(3)"}),
+        "flagged",
+        _points(READOUT),
+        "[01-rnn-readout]: it exited with status 3",
     ),
     Case(
         "proc_snoop",
