@@ -192,7 +192,8 @@ def test_hostile_catalogue_in_one_parallel_run(graded_catalogue):
             failures.append(f"{case.student} ({case.what}): graded in {took[case.student]:g} s, over {case.seconds:g}")
     out = REPO / "_build" / "hostile"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{LESSON}.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    ran = f"{len(catalogue.CASES) + len(HONEST)} submissions graded by `seqlab grade --workers 2` in {seconds:.0f} s"
+    (out / f"{LESSON}.md").write_text("\n".join([*table, "", ran]) + "\n", encoding="utf-8")
     assert not failures, "\n".join(failures)
     assert f"{len([c for c in catalogue.CASES if c.status != 'graded'])} submission(s) need attention" in done.stdout
 
@@ -245,8 +246,10 @@ def test_check_and_the_grader_agree_on_the_catalogue(graded_catalogue, tmp_path)
     graded_cases = {c.student for c in catalogue.CASES if c.status != "invalid"}
     assert graded_cases | set(HONEST) <= set(copies), sorted(graded_cases | set(HONEST) - set(copies))
 
+    started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:
         checked = dict(zip(copies, pool.map(_check_passes, copies.values()), strict=True))
+    seconds = time.monotonic() - started
 
     disagreements, table = [], ["| student | test cells the grader passed | seqlab check |", "| --- | --- | --- |"]
     for student, passes in checked.items():
@@ -263,7 +266,8 @@ def test_check_and_the_grader_agree_on_the_catalogue(graded_catalogue, tmp_path)
             )
     out = REPO / "_build" / "hostile"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{LESSON}-check.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    ran = f"{len(checked)} notebooks checked, two at a time, in {seconds:.0f} s"
+    (out / f"{LESSON}-check.md").write_text("\n".join([*table, "", ran]) + "\n", encoding="utf-8")
     print(f"seqlab check agreed with the grader on {len(checked) - len(disagreements)} of {len(checked)} notebooks")
     assert not disagreements, "\n".join(disagreements)
 
