@@ -1,4 +1,4 @@
-"""Benchmark: class-scale grading throughput with 1 and with 2 workers, and their ratio.
+"""Benchmark: class-scale grading throughput with 1 and with 2 workers, their ratio, and where the time goes.
 
     python tests/bench_grading.py [--lesson 01_rnn] [--students 20] [--runs 3] [--workers 1 2]
 
@@ -9,11 +9,18 @@ worker counts so that a change in the machine's load hits both.  Prints the medi
 submissions per minute, the speed-up over the first worker count, and the load average, since on
 a shared machine the figures depend on what else runs: for each run it also prints how many cores
 other processes kept busy meanwhile (from /proc/stat, minus the run's own CPU time).
+
+Then, side by side per submission (wall and CPU seconds, medians over the runs): plain ``nbgrader
+generate_assignment`` + ``nbgrader autograde`` of the same class in one process (no sandbox, no worker, one
+gradebook) and ``seqlab grade`` with each worker count; and the median seconds of each grading stage a worker
+records in its ``result.json`` (setup, kernel start with the guard's imports, cells, the rest of nbgrader's
+autograde, feedback, finish).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -57,8 +64,52 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> tuple[float, float | None]:
-    """(wall seconds, average cores other processes kept busy meanwhile)."""
+#: Plain nbgrader on the same class: the lesson prepared, every submission autograded, in one process.
+PLAIN_NBGRADER = """
+import shutil, sys
+from pathlib import Path
+from nbgrader.apps import NbGraderAPI
+from seqlab.tools.course import Course
+from seqlab.tools.grading.gradebooks import prepare_gradebook
+from seqlab.tools.grading.workspace import Workspace, nbgrader_config
+
+course, folder, lesson = Course(Path(sys.argv[1])), Path(sys.argv[2]), sys.argv[3]
+workspace = Workspace(Path(sys.argv[4]))
+prepare_gradebook(course, lesson, workspace, 60)
+api = NbGraderAPI(config=nbgrader_config(course.root, workspace, 60))
+for path in sorted(folder.glob("*.ipynb")):
+    target = workspace.submitted(path.stem, lesson)
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(path, target)
+    graded = api.autograde(lesson, path.stem, force=True, create=True)
+    assert graded["success"], graded.get("log")
+"""
+
+
+def time_plain_nbgrader(folder: Path, lesson: str, scratch: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of plain nbgrader grading the class (see PLAIN_NBGRADER)."""
+    workspace = Path(tempfile.mkdtemp(prefix="plain-", dir=scratch))
+    command = [sys.executable, "-c", PLAIN_NBGRADER, str(REPO), str(folder), lesson, str(workspace)]
+    own = own_cpu_seconds()
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"nbgrader autograde failed:\n{done.stdout}\n{done.stderr}")
+    return seconds, own_cpu_seconds() - own
+
+
+def stage_seconds(workspace: Path, lesson: str) -> dict[str, list[float]]:
+    """Each grading stage's seconds (from every student's result.json in ``workspace``)."""
+    stages: dict[str, list[float]] = {}
+    for path in sorted((workspace / "students" / lesson).glob("*/result.json")):
+        for stage, seconds in json.loads(path.read_text(encoding="utf-8")).get("seconds", {}).items():
+            stages.setdefault(stage, []).append(seconds)
+    return stages
+
+
+def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> tuple[float, float | None, float, Path]:
+    """(wall seconds, average cores other processes kept busy meanwhile, CPU seconds, the run's workspace)."""
     workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=scratch))
     command = [sys.executable, "-m", "seqlab.tools.cli", "grade", str(folder), "--lesson", lesson]
     command += ["--workspace", str(workspace), "--workers", str(workers)]
@@ -68,9 +119,9 @@ def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> tuple[fl
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"seqlab grade failed:\n{done.stdout}\n{done.stderr}")
-    after = busy_seconds()
-    others = None if busy is None or after is None else max(0.0, (after - busy) - (own_cpu_seconds() - own)) / seconds
-    return seconds, others
+    after, cpu = busy_seconds(), own_cpu_seconds() - own
+    others = None if busy is None or after is None else max(0.0, (after - busy) - cpu) / seconds
+    return seconds, others, cpu, workspace
 
 
 def main() -> int:
@@ -81,26 +132,45 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     times: dict[int, list[float]] = {w: [] for w in args.workers}
+    cpus: dict[int, list[float]] = {w: [] for w in args.workers}
+    plain: list[tuple[float, float]] = []
+    stages: dict[str, list[float]] = {}
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-grading-") as scratch:
         folder = Path(scratch) / "class"
         folder.mkdir()
         build_class(folder, args.lesson, args.students)
         for run in range(args.runs):
+            plain.append(time_plain_nbgrader(folder, args.lesson, Path(scratch)))
+            print(f"run {run + 1}: plain nbgrader: {plain[-1][0]:.1f} s", flush=True)
             for workers in args.workers:
-                seconds, others = time_run(folder, args.lesson, workers, Path(scratch))
+                seconds, others, cpu, workspace = time_run(folder, args.lesson, workers, Path(scratch))
                 times[workers].append(seconds)
+                cpus[workers].append(cpu)
+                if workers == 1:
+                    for stage, values in stage_seconds(workspace, args.lesson).items():
+                        stages.setdefault(stage, []).extend(values)
                 loads.append(os.getloadavg()[0])
                 busy = "" if others is None else f"  (other processes kept {others:.2f} cores busy)"
                 print(f"run {run + 1}: {workers} worker(s): {seconds:.1f} s{busy}", flush=True)
     base = statistics.median(times[args.workers[0]])
-    print(f"\n{args.students} submissions of {args.lesson}, {os.cpu_count()} cores, median of {args.runs} runs")
+    n = args.students
+    print(f"\n{n} submissions of {args.lesson}, {os.cpu_count()} cores, median of {args.runs} runs")
     print(f"{'workers':>8} {'seconds':>9} {'per minute':>11} {'speed-up':>9}   runs")
     for workers, runs in times.items():
         median = statistics.median(runs)
-        per_minute = args.students / median * 60
+        per_minute = n / median * 60
         listed = ", ".join(f"{t:.0f}" for t in runs)
         print(f"{workers:>8} {median:>9.1f} {per_minute:>11.1f} {base / median:>8.2f}x   {listed}")
+    print(f"\n{'per submission (whole command / students)':<44} {'wall s':>7} {'CPU s':>7}")
+    wall, cpu = statistics.median(t for t, _ in plain) / n, statistics.median(c for _, c in plain) / n
+    print(f"{'nbgrader autograde, no sandbox, one process':<44} {wall:>7.2f} {cpu:>7.2f}")
+    for workers in args.workers:
+        wall, cpu = statistics.median(times[workers]) / n, statistics.median(cpus[workers]) / n
+        print(f"{f'seqlab grade, {workers} worker(s)':<44} {wall:>7.2f} {cpu:>7.2f}")
+    print(f"\n{'stage of one submission (1 worker)':<44} {'median s':>9}")
+    for stage, values in stages.items():
+        print(f"{stage:<44} {statistics.median(values):>9.2f}")
     print(f"1-minute load average during the runs: {min(loads):.1f} to {max(loads):.1f}")
     return 0
 

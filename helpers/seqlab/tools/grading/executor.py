@@ -36,7 +36,8 @@ nbgrader's ``Execute`` in the autograde step and instead
   students' kernels of CPU) make the grader kill the kernel with all of them within half a
   second: the cell is lost like any cell that kills its kernel.
 
-Each of these events is written to ``events_file`` (JSON) for the grading worker to report.
+Each of these events is written to ``events_file`` (JSON) for the grading worker to report, with the seconds
+spent starting kernels (with the guard's imports) and running cells.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import json
 import re
 import signal
 import threading
+import time
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -300,7 +302,7 @@ class ResilientExecute(Execute):
         help="seconds for the instructor's locked cells that award no points (the setup cell imports torch)",
     ).tag(config=True)
     max_output_bytes = Integer(2 * 2**20, help="bytes of output kept per cell").tag(config=True)
-    events_file = Unicode("", help="where to write the JSON list of events").tag(config=True)
+    events_file = Unicode("", help="where to write the events and the seconds spent (JSON)").tag(config=True)
     max_children = Integer(16, help="processes a cell may start before they are all killed").tag(config=True)
     sandbox = Any(
         None, allow_none=True, help="the KernelSandbox every kernel starts in (None: a plain local kernel)"
@@ -321,6 +323,7 @@ class ResilientExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.events: list[dict] = []
+        self.seconds = {"kernel": 0.0, "cells": 0.0}  # starting kernels with the guard's imports; the rest
         self._output_bytes: dict[int, int] = {}
         self._escape_codes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
@@ -342,6 +345,7 @@ class ResilientExecute(Execute):
         skipped: set[int] = set()
         start, restarts = 0, 0
         while True:
+            began, self._ready = time.perf_counter(), None
             try:
                 stopped = self._run_from(start, skipped, resources)
             except Exception as error:  # a restarted kernel that cannot start (the first one must)
@@ -349,6 +353,8 @@ class ResilientExecute(Execute):
                     raise
                 self._not_run(start, f"the kernel could not be restarted ({error})")
                 break
+            finally:
+                self._count_seconds(began)
             if stopped is None:
                 break
             index, cause, replaying = stopped
@@ -374,6 +380,7 @@ class ResilientExecute(Execute):
                 raise DeadKernelError("the kernel did not start")
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             self._install_guard()
+            self._ready = time.perf_counter()
             for index in range(start):
                 if index in skipped or self.nb.cells[index].cell_type != "code":
                     continue
@@ -401,6 +408,13 @@ class ResilientExecute(Execute):
                         self._reap(index)
                     self._note_dropped_output(index)
         return None
+
+    def _count_seconds(self, began: float) -> None:
+        """Add one kernel's time: to ``kernel`` until it was ready (started, guard installed), the rest to ``cells``."""
+        ended = time.perf_counter()
+        ready = ended if self._ready is None else self._ready
+        self.seconds["kernel"] += ready - began
+        self.seconds["cells"] += ended - ready
 
     def _timeout_for(self, cell: NotebookNode) -> int:
         """The cell's time limit: ``timeout``, or more for the instructor's own set-up cells.
@@ -445,7 +459,7 @@ class ResilientExecute(Execute):
     def _write_events(self) -> None:
         if self.events_file:
             with open(self.events_file, "w", encoding="utf-8") as handle:
-                json.dump(self.events, handle)
+                json.dump({"events": self.events, "seconds": self.seconds}, handle)
 
     # -- integrity of the checks -----------------------------------------------------------------
 

@@ -62,6 +62,9 @@ class StudentResult:
     #: Scores and comments graded by hand in the formgrader (grade id -> points; comment name -> text), as last
     #: written into this student's feedback by :func:`seqlab.tools.grading.gradebooks.apply_manual_grades`.
     manual: dict = field(default_factory=dict)
+    #: Seconds each grading stage took: ``setup`` (folder, copies, scan), ``kernel`` (kernels started, the guard's
+    #: imports), ``cells``, ``nbgrader`` (the rest of its autograde), ``feedback``, ``finish`` (clean-up, scores).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:

@@ -26,6 +26,7 @@ import json
 import re
 import shutil
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -230,6 +231,7 @@ def grade(job: GradingJob) -> StudentResult:
 
     lesson, student, own = job.lesson, job.student, job.own
     result = StudentResult(student, job.source, sha256=job.sha256, settings=job.settings)
+    clock = time.perf_counter()
     reset_folder(job.folder)
     shutil.copyfile(job.template, job.folder / "gradebook.db")
     submitted = own.submitted(student, lesson)
@@ -247,11 +249,14 @@ def grade(job: GradingJob) -> StudentResult:
     sandbox = KernelSandbox(job.limits, job.capabilities, [Path(p) for p in job.hide], student)
     try:
         api = NbGraderAPI(config=autograde_config(job.course, own, job.limits, sandbox))
+        clock = _lap(result, "setup", clock)
         with kernel_environment():
             graded = api.autograde(lesson, student, force=True, create=True)
+        clock = _lap(result, "nbgrader", clock)
         log = graded.get("log", "")
         if graded["success"]:
             feedback = generate_feedback(api, lesson, student)
+            clock = _lap(result, "feedback", clock)
             log += feedback.get("log", "")
             result.feedback = bool(feedback["success"])
             if not result.feedback:
@@ -266,8 +271,11 @@ def grade(job: GradingJob) -> StudentResult:
         result.fail("error", f"autograde failed: {diagnose(log, graded.get('error', ''))} (log: {log_path})")
         return result
     events_path = job.folder / EVENTS_FILE
-    events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else []
-    for event in events:
+    executed = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else {}
+    for stage, seconds in executed.get("seconds", {}).items():  # the executor's part of nbgrader's time
+        result.seconds[stage] = round(seconds, 3)
+        result.seconds["nbgrader"] = round(result.seconds["nbgrader"] - seconds, 3)
+    for event in executed.get("events", []):
         note = f"{lesson}.ipynb {event['message']}"
         if event["kind"] in FLAGGED_EVENTS:
             result.flag(note)
@@ -275,7 +283,15 @@ def grade(job: GradingJob) -> StudentResult:
             result.notes.append(note)
     result.notes += cell_notes(autograded, lesson, job.limits.timeout)
     read_grades(own, lesson, student, result)
+    _lap(result, "finish", clock)
     return result
+
+
+def _lap(result: StudentResult, stage: str, since: float) -> float:
+    """Record the seconds since ``since`` as ``stage``'s; return now."""
+    now = time.perf_counter()
+    result.seconds[stage] = round(now - since, 3)
+    return now
 
 
 def main(argv: list[str] | None = None) -> int:
