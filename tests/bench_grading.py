@@ -12,9 +12,11 @@ other processes kept busy meanwhile (from /proc/stat, minus the run's own CPU ti
 
 Then, side by side per submission (wall and CPU seconds, medians over the runs): plain ``nbgrader
 generate_assignment`` + ``nbgrader autograde`` of the same class in one process (no sandbox, no worker, one
-gradebook) and ``seqlab grade`` with each worker count; and the median seconds of each grading stage a worker
-records in its ``result.json`` (setup, kernel start with the guard's imports, cells, the rest of nbgrader's
-autograde, feedback, finish).
+gradebook), ``seqlab grade --cold-kernels`` with one worker (every kernel a new Python, as before the kernel
+server) and ``seqlab grade`` with each worker count (kernels forked from the kernel server, as root on Linux);
+and, for one worker cold and warm, the median seconds of each grading stage a worker records in its
+``result.json`` (setup, kernel start with the guard's imports, cells, the rest of nbgrader's autograde,
+feedback, finish).
 """
 
 from __future__ import annotations
@@ -108,11 +110,13 @@ def stage_seconds(workspace: Path, lesson: str) -> dict[str, list[float]]:
     return stages
 
 
-def time_run(folder: Path, lesson: str, workers: int, scratch: Path) -> tuple[float, float | None, float, Path]:
+def time_run(
+    folder: Path, lesson: str, workers: int, scratch: Path, cold: bool = False
+) -> tuple[float, float | None, float, Path]:
     """(wall seconds, average cores other processes kept busy meanwhile, CPU seconds, the run's workspace)."""
     workspace = Path(tempfile.mkdtemp(prefix="ws-", dir=scratch))
     command = [sys.executable, "-m", "seqlab.tools.cli", "grade", str(folder), "--lesson", lesson]
-    command += ["--workspace", str(workspace), "--workers", str(workers)]
+    command += ["--workspace", str(workspace), "--workers", str(workers)] + (["--cold-kernels"] if cold else [])
     busy, own = busy_seconds(), own_cpu_seconds()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
@@ -134,7 +138,8 @@ def main() -> int:
     times: dict[int, list[float]] = {w: [] for w in args.workers}
     cpus: dict[int, list[float]] = {w: [] for w in args.workers}
     plain: list[tuple[float, float]] = []
-    stages: dict[str, list[float]] = {}
+    cold: list[tuple[float, float]] = []
+    stages: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-grading-") as scratch:
         folder = Path(scratch) / "class"
@@ -143,13 +148,16 @@ def main() -> int:
         for run in range(args.runs):
             plain.append(time_plain_nbgrader(folder, args.lesson, Path(scratch)))
             print(f"run {run + 1}: plain nbgrader: {plain[-1][0]:.1f} s", flush=True)
+            seconds, _, cpu, workspace = time_run(folder, args.lesson, 1, Path(scratch), cold=True)
+            cold.append((seconds, cpu))
+            _add_stages(stages["cold"], stage_seconds(workspace, args.lesson))
+            print(f"run {run + 1}: 1 worker, cold kernels: {seconds:.1f} s", flush=True)
             for workers in args.workers:
                 seconds, others, cpu, workspace = time_run(folder, args.lesson, workers, Path(scratch))
                 times[workers].append(seconds)
                 cpus[workers].append(cpu)
                 if workers == 1:
-                    for stage, values in stage_seconds(workspace, args.lesson).items():
-                        stages.setdefault(stage, []).extend(values)
+                    _add_stages(stages["warm"], stage_seconds(workspace, args.lesson))
                 loads.append(os.getloadavg()[0])
                 busy = "" if others is None else f"  (other processes kept {others:.2f} cores busy)"
                 print(f"run {run + 1}: {workers} worker(s): {seconds:.1f} s{busy}", flush=True)
@@ -162,17 +170,23 @@ def main() -> int:
         per_minute = n / median * 60
         listed = ", ".join(f"{t:.0f}" for t in runs)
         print(f"{workers:>8} {median:>9.1f} {per_minute:>11.1f} {base / median:>8.2f}x   {listed}")
-    print(f"\n{'per submission (whole command / students)':<44} {'wall s':>7} {'CPU s':>7}")
-    wall, cpu = statistics.median(t for t, _ in plain) / n, statistics.median(c for _, c in plain) / n
-    print(f"{'nbgrader autograde, no sandbox, one process':<44} {wall:>7.2f} {cpu:>7.2f}")
-    for workers in args.workers:
-        wall, cpu = statistics.median(times[workers]) / n, statistics.median(cpus[workers]) / n
-        print(f"{f'seqlab grade, {workers} worker(s)':<44} {wall:>7.2f} {cpu:>7.2f}")
-    print(f"\n{'stage of one submission (1 worker)':<44} {'median s':>9}")
-    for stage, values in stages.items():
-        print(f"{stage:<44} {statistics.median(values):>9.2f}")
+    print(f"\n{'per submission (whole command / students)':<48} {'wall s':>7} {'CPU s':>7}")
+    rows = [("nbgrader autograde, no sandbox, one process", plain), ("seqlab grade --cold-kernels, 1 worker", cold)]
+    rows += [(f"seqlab grade, {w} worker(s)", list(zip(times[w], cpus[w], strict=True))) for w in args.workers]
+    for name, runs in rows:
+        wall, cpu = statistics.median(t for t, _ in runs) / n, statistics.median(c for _, c in runs) / n
+        print(f"{name:<48} {wall:>7.2f} {cpu:>7.2f}")
+    print(f"\n{'stage of one submission, 1 worker (median s)':<48} {'cold':>7} {'warm':>7}")
+    for stage in stages["cold"]:
+        cold_s, warm_s = (statistics.median(stages[k].get(stage, [0.0])) for k in ("cold", "warm"))
+        print(f"{stage:<48} {cold_s:>7.2f} {warm_s:>7.2f}")
     print(f"1-minute load average during the runs: {min(loads):.1f} to {max(loads):.1f}")
     return 0
+
+
+def _add_stages(into: dict[str, list[float]], found: dict[str, list[float]]) -> None:
+    for stage, values in found.items():
+        into.setdefault(stage, []).extend(values)
 
 
 if __name__ == "__main__":

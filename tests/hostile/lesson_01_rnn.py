@@ -658,6 +658,49 @@ def _after_answers(sources: dict[str, str]) -> Callable[[dict], bytes]:
     return build
 
 
+LEAVE_STATE = """
+import builtins
+import os
+import sys
+
+import matplotlib
+import torch
+
+builtins.seqlab_left_behind = torch.seqlab_left_behind = True  # in the interpreter, for the next kernel
+os.environ["SEQLAB_LEFT_BEHIND"] = "1"
+sys.modules["seqlab_left_behind"] = sys
+for folder in (matplotlib.get_configdir(), "/dev/shm", "/tmp"):  # in folders a next kernel might share
+    try:
+        with open(os.path.join(folder, "seqlab-left-behind"), "w") as handle:
+            handle.write("x")
+    except OSError:
+        pass
+os._exit(3)  # the next kernel (a restart, and every other student's) must start clean
+"""
+
+FIND_STATE = """
+def count_rnn_parameters(input_size, hidden_size, output_size):
+    import builtins
+    import os
+    import sys
+
+    import matplotlib
+    import torch
+
+    folders = (matplotlib.get_configdir(), "/dev/shm", "/tmp")
+    found = [
+        hasattr(builtins, "seqlab_left_behind"),
+        hasattr(torch, "seqlab_left_behind"),
+        "SEQLAB_LEFT_BEHIND" in os.environ,
+        "seqlab_left_behind" in sys.modules,
+        *(os.path.exists(os.path.join(folder, "seqlab-left-behind")) for folder in folders),
+    ]
+    if any(found):  # what an earlier kernel left: the answer turns wrong, the test cell says so
+        return -1
+    return input_size * hidden_size + hidden_size * hidden_size + hidden_size + hidden_size * output_size + output_size
+"""
+
+
 DISPLAY_UPDATE_FLOOD = """
 from IPython.display import display
 
@@ -965,6 +1008,17 @@ CASES = [
         _replace(CELL, DISK_FILL, True),
         "graded",
         FULL,
+    ),
+    # every kernel starts clean: what one leaves in its interpreter or shared folders, the next does not see
+    Case(
+        "leave_state",
+        "leaves state in its interpreter and folders, dies, then looks for it in a later exercise",
+        lambda values: nbformat.writes(
+            submission(LESSON, {READOUT: _answer(READOUT) + "\n\n" + LEAVE_STATE, COUNT: FIND_STATE})
+        ).encode("utf-8"),
+        "flagged",
+        _points(READOUT),
+        "[01-rnn-readout]: it exited with status 3",
     ),
     # the kernel that replaces a dead one starts in the same, full, work folder: its sockets and files still fit
     Case(

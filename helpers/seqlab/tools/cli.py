@@ -74,7 +74,9 @@ def _grade(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.timeout < 1 or (args.cpu_time is not None and args.cpu_time < 1):
         raise ToolError("--workers, --timeout and --cpu-time must be positive")
     limits = Limits(timeout=args.timeout, memory=memory, cpu_time=args.cpu_time, disk=disk)
-    run = GradingRun(course, Path(args.submissions).resolve(), args.lesson, workspace, limits, args.workers)
+    submissions = Path(args.submissions).resolve()
+    warm = not args.cold_kernels
+    run = GradingRun(course, submissions, args.lesson, workspace, limits, args.workers, warm_kernels=warm)
     problems = [r for r in grade(run).results if r.needs_attention]
     if problems:
         print(f"{len(problems)} submission(s) need attention: {', '.join(r.student for r in problems)}")
@@ -172,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"class gradebook URL, e.g. postgresql://grader@dbhost/{COURSE_ID} (default: $SEQLAB_GRADEBOOK_URL, "
         "else gradebook.db in the workspace); several runs may write into one PostgreSQL gradebook at once",
+    )
+    p.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="start every kernel anew instead of forking it from a kernel server that has done the imports "
+        "(the server is used as root on Linux, where each kernel has its own user id)",
     )
     p.set_defaults(run=_grade)
 

@@ -572,7 +572,10 @@ class ResilientExecute(Execute):
     def _reap(self, index: int) -> None:
         if self.sandbox is None or self.km is None:
             return
-        killed = self.sandbox.reap(self._kernel_pid())
+        kernel = self._kernel_pid()
+        if kernel is None and self.sandbox.server:  # a forked kernel not yet named: nothing to tell it from
+            return
+        killed = self.sandbox.reap(kernel)
         if killed:
             where = describe_cell(index, self.nb.cells[index])
             self._event("reaped", index, f"{where} left {killed} process(es) running; they were killed")

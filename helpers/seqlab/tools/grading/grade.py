@@ -48,6 +48,7 @@ from seqlab.tools.grading.gradebooks import (
     prepare_gradebook,
 )
 from seqlab.tools.grading.job import GradingJob
+from seqlab.tools.grading.kernel_server import KernelServer
 from seqlab.tools.grading.limits import Capabilities, Limits, describe, notebook_time_limit, probe
 from seqlab.tools.grading.pool import Job, Outcome, run_pool
 from seqlab.tools.grading.records import (
@@ -60,7 +61,7 @@ from seqlab.tools.grading.records import (
     sha256_of,
 )
 from seqlab.tools.grading.report import write_csv
-from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders
+from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders, kernel_server_environment
 from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
 __all__ = [
@@ -89,6 +90,8 @@ class GradingRun:
         limits: what each student's kernel may use.
         workers: how many students are graded at once.
         log: where progress lines go.
+        warm_kernels: fork each kernel from a kernel server that has done the imports
+            (:mod:`~seqlab.tools.grading.kernel_server`; as root on Linux) instead of starting it cold.
     """
 
     course: Course
@@ -98,6 +101,7 @@ class GradingRun:
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
     log: Callable[[str], None] = print
+    warm_kernels: bool = True
 
 
 @dataclass
@@ -121,23 +125,32 @@ class Prepared:
     settings: dict  # what a result depends on besides the file: a change regrades
     capabilities: Capabilities
     hide: tuple[str, ...]  # folders a student's kernel must not see
+    kernel_server: str = ""  # the socket of the run's kernel server ("": kernels start cold)
 
 
 def grade(run: GradingRun) -> ClassGrades:
     """Autograde every submission; write grades.csv and feedback (see the module docstring)."""
     run.course.resolve_lessons([run.lesson])
-    with _locked(run.workspace), tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch:
+    with (
+        _locked(run.workspace),
+        tempfile.TemporaryDirectory(prefix="seqlab-submissions-") as scratch,
+        contextlib.ExitStack() as until_done,
+    ):
         submissions, refused = collect_submissions(run.submissions, Path(scratch), run.lesson)  # 1. collect
-        prepared = prepare(run)  # 2. prepare
+        prepared = prepare(run, until_done)  # 2. prepare
         results, jobs = triage(run, prepared, submissions, refused)  # 3. triage
         grade_students(run, jobs, results)  # 4. grade
         return report(run, prepared, results)  # 5. report
 
 
-def prepare(run: GradingRun) -> Prepared:
-    """Step 2: probe the machine's limits, put the lesson into the template and class gradebooks."""
+def prepare(run: GradingRun, until_done: contextlib.ExitStack) -> Prepared:
+    """Step 2: probe the machine's limits, put the lesson into the template and class gradebooks, start the kernel
+    server (stopped by ``until_done``)."""
     capabilities = probe()
     run.log(describe(run.limits, capabilities))
+    server = None
+    if run.warm_kernels and capabilities.separate_user:  # each fork gets its own user id: nothing is shared
+        server = until_done.enter_context(KernelServer(kernel_server_environment()))  # imports meanwhile
     clean_up_stale()  # work folders left by a run that was killed
     workspace, lesson, timeout = run.workspace, run.lesson, run.limits.timeout
     template = workspace.template(lesson)
@@ -147,11 +160,13 @@ def prepare(run: GradingRun) -> Prepared:
     else:
         with gradebook_lock(workspace.db_url):  # update the lesson, keep the students
             prepare_gradebook(run.course, lesson, workspace, timeout)
+    run.log(f"Kernels: {'forked from a kernel server with the imports done' if server else 'started cold'}")
     return Prepared(
         columns=lesson_columns(template, lesson),
         settings=_settings(run.course, lesson, run.limits),
         capabilities=capabilities,
         hide=tuple(hidden_folders(run.course, workspace.root, _folder_of(run.submissions))),
+        kernel_server=server.wait() if server else "",
     )
 
 
@@ -313,6 +328,7 @@ def _worker_job(
         settings=prepared.settings,
         capabilities=prepared.capabilities,
         hide=prepared.hide,
+        kernel_server=prepared.kernel_server,
     )
     job_file = workspace.job(result.student, lesson)
     grading.write(job_file)

@@ -34,6 +34,7 @@ class GradingJob:
         settings: what the result depends on besides the file (the lesson, its solution's SHA-256, the limits).
         capabilities: what this machine enforces for a sandboxed kernel (probed once per run).
         hide: folders the student's kernel must not see (solutions, git folders, workspace, submissions).
+        kernel_server: the run's kernel server, whose forks are the student's kernels ("": kernels start cold).
     """
 
     course: Path
@@ -47,6 +48,7 @@ class GradingJob:
     settings: dict
     capabilities: Capabilities
     hide: tuple[str, ...] = field(default_factory=tuple)
+    kernel_server: str = ""
 
     @property
     def limits(self) -> Limits:

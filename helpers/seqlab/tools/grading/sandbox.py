@@ -47,6 +47,7 @@ __all__ = [
     "pid_alive",
     "SandboxedKernelManager",
     "hidden_folders",
+    "kernel_server_environment",
 ]
 
 SANDBOX_PREFIX = "seqlab-kernel-"
@@ -66,11 +67,16 @@ class KernelSandbox:
         capabilities: what this machine enforces (:func:`seqlab.tools.grading.limits.probe`).
         hide: folders the kernel must not see (solutions, workspace, submissions).
         label: a few characters for the work folder's name (the student id), to recognise it.
+        server: a kernel server's socket (:mod:`seqlab.tools.grading.kernel_server`): kernels are forked from
+            it, already warm, instead of started cold ("": cold).
     """
 
-    def __init__(self, limits: Limits, capabilities: Capabilities, hide: list[Path], label: str = "") -> None:
+    def __init__(
+        self, limits: Limits, capabilities: Capabilities, hide: list[Path], label: str = "", server: str = ""
+    ) -> None:
         self.limits = limits
         self.capabilities = capabilities
+        self.server = server
         # short (Unix socket paths are limited) and named by the worker, which may be killed before close()
         tag = "".join(c for c in label[:16] if c.isalnum() or c in "_.-")
         self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-{tag}-"))
@@ -136,7 +142,14 @@ class KernelSandbox:
             )
         if self.uid is not None:
             spec.update(uid=self.uid, owned=[home, connection_file], hide_processes=caps.private_proc)
+        if self.server:
+            spec.update(server=self.server, pid_file=str(self.pid_file))
         return spec
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the launcher writes the pid of a kernel forked by the kernel server."""
+        return self.root / "kernel.pid"
 
     def crowded(self, kernel: int | None, limit: int) -> bool:
         """Whether the kernel's code has more than ``limit`` processes running."""
@@ -236,6 +249,14 @@ def hidden_folders(course: Course | None, *others: Path) -> list[str]:
     it), and ``others`` (the grading workspace, the submissions); absolute, each once."""
     folders = [course.solutions, *_git_folders(course.root)] if course is not None else []
     return list(dict.fromkeys(str(folder.resolve()) for folder in [*folders, *others]))
+
+
+def kernel_server_environment() -> dict[str, str]:
+    """The environment a kernel server imports in: what every kernel's starts with (see :meth:`KernelSandbox.spec`)."""
+    from seqlab.tools.grading.sandbox_launch import ENV_KEEP
+
+    environment = {name: os.environ[name] for name in ENV_KEEP if name in os.environ}
+    return {**environment, "OMP_NUM_THREADS": "1", **PINNED_ENVIRONMENT}
 
 
 def clean_up_after(worker_pid: int) -> None:
@@ -390,13 +411,20 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
         if self.sandbox is None or sys.platform == "win32":  # Windows: no launcher (os.execv is not exec there)
             return command
+        self.sandbox.pid_file.unlink(missing_ok=True)  # the last kernel's
         spec = json.dumps(self.sandbox.spec(self.connection_file))
         return [sys.executable, "-I", "-S", str(LAUNCHER), spec, "--", *command]
 
     @property
     def kernel_pid(self) -> int | None:
+        """The kernel's process: the one started, or the one the kernel server forked for it."""
         process = getattr(self.provisioner, "process", None)
-        return None if process is None else process.pid
+        if process is None or self.sandbox is None or not self.sandbox.server:
+            return None if process is None else process.pid
+        try:
+            return int(self.sandbox.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
 
     def exit_status(self) -> int | None:
         """The dead kernel's exit status (negative: killed by that signal), if known."""

@@ -27,6 +27,10 @@ so it starts in milliseconds and imports nothing of the course).  In this order 
    instructor's tokens or keys can end up in a student's feedback) plus SPEC's ``env`` (HOME and
    TMPDIR in the work folder), and replaces itself with COMMAND.
 
+With SPEC's ``server``, steps 0 to 4 happen instead in a child that the kernel server forks from a parent
+with the kernel's imports already done (:mod:`seqlab.tools.grading.kernel_server`, :func:`enter` is
+shared), and this process stands in for that kernel (:func:`through_server`).
+
 Anything it cannot enforce that SPEC asks for is an error (exit status 71), never a silent
 downgrade: the grading run probes first (:func:`seqlab.tools.grading.limits.probe`) and only asks for what
 works on this machine.
@@ -34,6 +38,7 @@ works on this machine.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -41,6 +46,10 @@ import signal
 import sys
 
 __all__ = [
+    "FORWARDED",
+    "enter",
+    "environment_for",
+    "through_server",
     "CLONE_NEWNS",
     "CLONE_NEWUSER",
     "CLONE_NEWNET",
@@ -346,42 +355,109 @@ def drop_privileges(uid: int | None, owned: list[str]) -> None:
         raise CannotEnforce("could not drop privileges")
 
 
+def environment_for(spec: dict, current: dict[str, str]) -> dict[str, str]:
+    """The kernel's environment: ``current``'s variables a kernel needs (all of them without ``clean_env``) and
+    ``spec``'s ``env``."""
+    if spec.get("clean_env"):
+        environment = {name: current[name] for name in ENV_KEEP if name in current}
+    else:
+        environment = dict(current)
+    environment.update(spec.get("env", {}))
+    return environment
+
+
+def enter(spec: dict) -> None:
+    """Steps 0 to 4 for this process, but for the environment (:func:`environment_for`): the sandbox of ``spec``.
+
+    Raises:
+        CannotEnforce, OSError: something ``spec`` asks for cannot be enforced here.
+    """
+    if spec.get("cgroup"):
+        if os.geteuid() != 0:
+            raise CannotEnforce("a memory cgroup needs root")
+        memory_cgroup(spec["cgroup"], int(spec["cgroup_memory"]))
+    isolate(
+        spec.get("network", True),
+        spec.get("hide", []),
+        spec.get("reachable", []),
+        spec.get("staging", ""),
+        spec.get("shm_size"),
+        spec.get("tmp_size"),
+        spec.get("keep"),
+        spec.get("hide_processes", False),
+    )
+    limit(spec)
+    drop_privileges(spec.get("uid"), spec.get("owned", []))
+    if sys.platform.startswith("linux"):
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    workdir = spec.get("workdir")
+    if workdir:
+        os.chdir(workdir)
+
+
+#: Signals the kernel manager sends that a forked kernel must receive (interrupt, terminate ...).
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def through_server(spec: dict, command: list[str]) -> int:
+    """Have the kernel server (:mod:`seqlab.tools.grading.kernel_server`) fork the kernel, and stand in for it.
+
+    This process is the one the kernel manager started and watches: it hands the server its standard streams
+    and the request, writes the kernel's pid to ``spec["pid_file"]`` (the grader reaps around that pid),
+    forwards the manager's signals to the kernel, and ends as the kernel ended (same exit status or signal).
+    If this process is killed, the server kills the kernel.
+    """
+    import socket
+
+    if sys.platform.startswith("linux"):
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # with the grading worker
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.connect(spec["server"])
+    request = {"spec": spec, "command": command, "environment": environment_for(spec, dict(os.environ))}
+    socket.send_fds(server, [json.dumps(request).encode("utf-8") + b"\n"], [0, 1, 2])
+    replies = server.makefile("rb")
+    reply = json.loads(replies.readline() or b'{"error": "the kernel server closed the connection"}')
+    if "error" in reply:
+        print(f"seqlab sandbox: {reply['error']}", file=sys.stderr)
+        return EXIT_CANNOT_ENFORCE
+    kernel = int(reply["pid"])
+    _write(spec["pid_file"], str(kernel))
+
+    def forward(received: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):  # it has just ended: its status is on the way
+            os.kill(kernel, received)
+
+    for number in FORWARDED:
+        signal.signal(number, forward)
+    line = replies.readline()
+    if not line:
+        return 70  # the server is gone, and the kernel with it
+    status = int(json.loads(line)["status"])
+    if os.WIFSIGNALED(status):  # die of the same signal, so the grader names the same cause
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # which have no handler to reset
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    return os.waitstatus_to_exitcode(status)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print("usage: sandbox_launch.py SPEC_JSON -- COMMAND ...", file=sys.stderr)
         return 64
     spec = json.loads(argv[0])
     command = argv[2:]
+    if spec.get("server"):
+        return through_server(spec, command)
+    environment = environment_for(spec, dict(os.environ))
     try:
-        if spec.get("cgroup"):
-            if os.geteuid() != 0:
-                raise CannotEnforce("a memory cgroup needs root")
-            memory_cgroup(spec["cgroup"], int(spec["cgroup_memory"]))
-        isolate(
-            spec.get("network", True),
-            spec.get("hide", []),
-            spec.get("reachable", []),
-            spec.get("staging", ""),
-            spec.get("shm_size"),
-            spec.get("tmp_size"),
-            spec.get("keep"),
-            spec.get("hide_processes", False),
-        )
-        limit(spec)
-        drop_privileges(spec.get("uid"), spec.get("owned", []))
-        if sys.platform.startswith("linux"):
-            _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+        enter(spec)
     except (CannotEnforce, OSError) as error:
         print(f"seqlab sandbox: cannot enforce the requested limits: {error}", file=sys.stderr)
         return EXIT_CANNOT_ENFORCE
-    workdir = spec.get("workdir")
-    if workdir:
-        os.chdir(workdir)
-    if spec.get("clean_env"):
-        environment = {name: os.environ[name] for name in ENV_KEEP if name in os.environ}
-    else:
-        environment = dict(os.environ)
-    environment.update(spec.get("env", {}))
     os.execve(command[0], command, environment)
     return 0  # not reached
 

@@ -246,7 +246,7 @@ def grade(job: GradingJob) -> StudentResult:
     for note in scan_notes(submitted):  # a reason to look: no points change
         result.flag(f"{lesson}.ipynb {note}")
 
-    sandbox = KernelSandbox(job.limits, job.capabilities, [Path(p) for p in job.hide], student)
+    sandbox = KernelSandbox(job.limits, job.capabilities, [Path(p) for p in job.hide], student, job.kernel_server)
     try:
         api = NbGraderAPI(config=autograde_config(job.course, own, job.limits, sandbox))
         clock = _lap(result, "setup", clock)
