@@ -669,7 +669,10 @@ import torch
 builtins.seqlab_left_behind = torch.seqlab_left_behind = True  # in the interpreter, for the next kernel
 os.environ["SEQLAB_LEFT_BEHIND"] = "1"
 sys.modules["seqlab_left_behind"] = sys
-for folder in (matplotlib.get_configdir(), "/dev/shm", "/tmp"):  # in folders a next kernel might share
+# in folders another kernel might share (not the work folder: a submission's kernels share it by design, and a
+# kernel started anew keeps matplotlib's configuration there)
+shared = [f for f in (matplotlib.get_configdir(), "/dev/shm", "/tmp") if not f.startswith(os.environ["HOME"])]
+for folder in shared:
     try:
         with open(os.path.join(folder, "seqlab-left-behind"), "w") as handle:
             handle.write("x")
@@ -687,7 +690,7 @@ def count_rnn_parameters(input_size, hidden_size, output_size):
     import matplotlib
     import torch
 
-    folders = (matplotlib.get_configdir(), "/dev/shm", "/tmp")
+    folders = [f for f in (matplotlib.get_configdir(), "/dev/shm", "/tmp") if not f.startswith(os.environ["HOME"])]
     found = [
         hasattr(builtins, "seqlab_left_behind"),
         hasattr(torch, "seqlab_left_behind"),
