@@ -629,3 +629,28 @@ def test_each_submission_gets_a_memory_cgroup_that_goes_with_it():
     assert done.returncode == 0 and Path(sandbox.cgroup).is_dir(), done.stderr
     sandbox.close()
     assert not Path(sandbox.cgroup).exists()
+
+
+def test_a_gradebook_created_here_is_the_one_nbgrader_creates(tmp_path):
+    """create_gradebook reads the schema's version in this process instead of starting `alembic`: the same tables,
+    the same version as nbgrader's own Gradebook writes into a new database."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook, get_alembic_version
+
+    from seqlab.tools.course import ensure_scripts_on_path
+    from seqlab.tools.grading.gradebooks import alembic_head, create_gradebook
+
+    ensure_scripts_on_path()  # nbgrader runs `alembic` from the environment's scripts
+    assert alembic_head() == get_alembic_version()  # the `alembic heads` process nbgrader starts
+
+    def schema(path: Path) -> tuple[list, list]:
+        with sqlite3.connect(path) as db:
+            tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+            return tables, db.execute("SELECT version_num FROM alembic_version").fetchall()
+
+    Gradebook(f"sqlite:///{tmp_path / 'nbgrader.db'}").close()
+    create_gradebook(f"sqlite:///{tmp_path / 'here.db'}")
+    Gradebook(f"sqlite:///{tmp_path / 'here.db'}").close()  # nbgrader opens it as its own
+    assert schema(tmp_path / "here.db") == schema(tmp_path / "nbgrader.db")
+    assert schema(tmp_path / "here.db")[1] == [(alembic_head(),)]

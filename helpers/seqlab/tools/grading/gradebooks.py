@@ -9,7 +9,15 @@ from seqlab.tools.course import COURSE_ID, Course, ToolError, ensure_scripts_on_
 from seqlab.tools.grading.records import StudentResult, publish, save
 from seqlab.tools.grading.workspace import Workspace, nbgrader_config
 
-__all__ = ["Column", "apply_manual_grades", "lesson_columns", "manual_grades", "prepare_gradebook"]
+__all__ = [
+    "Column",
+    "alembic_head",
+    "apply_manual_grades",
+    "create_gradebook",
+    "lesson_columns",
+    "manual_grades",
+    "prepare_gradebook",
+]
 
 
 @dataclass(frozen=True)
@@ -31,10 +39,40 @@ def prepare_gradebook(course: Course, lesson: str, workspace: Workspace, cell_ti
 
     ensure_scripts_on_path()
     workspace.root.mkdir(parents=True, exist_ok=True)
+    if workspace.db_is_local and not (workspace.root / "gradebook.db").exists():
+        create_gradebook(workspace.db_url)
     api = NbGraderAPI(config=nbgrader_config(course.root, workspace, cell_timeout))
     prepared = api.generate_assignment(lesson, force=True, create=True)
     if not prepared["success"]:
         raise ToolError(f"nbgrader could not prepare {lesson} for grading:\n{prepared.get('log', '')}")
+
+
+def alembic_head() -> str:
+    """The version of nbgrader's gradebook schema (the head of its alembic migrations), read in this process."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
+def create_gradebook(db_url: str) -> None:
+    """An empty gradebook at ``db_url``, as nbgrader's ``Gradebook`` creates one: its tables and the schema's version.
+
+    nbgrader asks a new ``alembic`` process for the version (``nbgrader.api.get_alembic_version``): a second Python
+    started for every new gradebook (a second or more); this reads the same migrations here.
+    """
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url, future=True)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            version = text("INSERT INTO alembic_version (version_num) VALUES (:head)")
+            connection.execute(version, {"head": alembic_head()})
+    finally:
+        engine.dispose()
 
 
 def lesson_columns(workspace: Workspace, lesson: str) -> list[Column]:
@@ -82,7 +120,7 @@ def apply_manual_grades(
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
-    from seqlab.tools.grading.feedback import FEEDBACK_PREPROCESSORS
+    from seqlab.tools.grading.feedback import configure_feedback
     from seqlab.tools.grading.worker import generate_feedback, last_line
 
     if not manual or manual == result.manual:
@@ -100,7 +138,7 @@ def apply_manual_grades(
                 comment.manual_comment = manual["comments"][comment.name]
         gradebook.db.commit()
     config = nbgrader_config(course.root, own, timeout)
-    config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)  # as after autograding: nothing hidden
+    configure_feedback(config)  # as after autograding: nothing hidden
     api = NbGraderAPI(config=config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
