@@ -34,6 +34,7 @@ c.GenerateFeedback.preprocessors = [
     "seqlab.tools.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "seqlab.tools.grading.feedback.FeedbackExporter"  # the same page, faster
 
 # Validate (the students' button) runs each cell with these limits: generous, since a shared hub or a busy
 # laptop may be several times slower than the grading machine (seqlab.tools.grading.check has the same numbers;

@@ -11,6 +11,7 @@ submissions, runs in tests/test_mutations.py after each lesson's grading run.
 
 from __future__ import annotations
 
+import copy
 import html
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from traitlets import Bool
 from traitlets.config import Config, PyFileConfigLoader
 
 from seqlab.tools.grading.feedback import (
+    FEEDBACK_EXPORTER,
     FEEDBACK_PREPROCESSORS,
     NOT_IMPLEMENTED,
     PLACEHOLDER,
@@ -134,6 +136,36 @@ def test_nbgrader_configurations_strip_feedback(config):
     path = REPO / config
     loaded = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
     assert list(loaded.GenerateFeedback.preprocessors) == FEEDBACK_PREPROCESSORS
+    assert loaded.GenerateFeedback.exporter_class == FEEDBACK_EXPORTER
+
+
+def _page(exporter_class: type, nb: nbformat.NotebookNode) -> str:
+    """``nb``'s feedback page rendered by ``exporter_class`` configured as nbgrader's GenerateFeedback configures it."""
+    from nbgrader.converters import GenerateFeedback
+
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    app = GenerateFeedback(config=config)
+    nb, resources = StandInGrades().preprocess(copy.deepcopy(nb), {"nbgrader": {"notebook": "n"}})
+    return exporter_class(parent=app, config=app.config).from_notebook_node(nb, resources)[0]
+
+
+def test_the_feedback_exporter_gives_nbconverts_page():
+    """FeedbackExporter skips HTMLExporter's BeautifulSoup pass and compiles the templates once: a student still gets
+    the same text, the same images, each with an alternative text (a lesson with figures, graded)."""
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+
+    from seqlab.tools.grading.feedback import NO_ALT, FeedbackExporter
+
+    nb = solution_notebook("01_rnn")
+    nb.cells[0].source += '\n\n<img src="x.png"> <img alt="kept" src="y.png">'
+    stock, ours = (BeautifulSoup(_page(e, nb), features="html.parser") for e in (HTMLExporter, FeedbackExporter))
+    assert ours.get_text() == stock.get_text()
+    images = [(img.get("src"), img.get("alt")) for img in ours.find_all("img")]
+    assert images == [(img.get("src"), img.get("alt")) for img in stock.find_all("img")]
+    assert len(images) > 3 and ("x.png", NO_ALT) in images and ("y.png", "kept") in images
+    assert _page(FeedbackExporter, nb) == _page(FeedbackExporter, nb)  # compiled templates, kept, give the same page
 
 
 # -- nbgrader's GenerateFeedback without and with the stripping, every lesson --------------------------------------
@@ -177,6 +209,7 @@ def _feedback(root: Path, lesson: str, nb: nbformat.NotebookNode, strip: bool) -
         for name in FEEDBACK_PREPROCESSORS
         if strip or not name.endswith(".HideHiddenTests")
     ]
+    config.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
     GenerateFeedback(coursedir=CourseDirectory(config=config), config=config).start()
     return root / "feedback" / "s"
 
@@ -234,7 +267,7 @@ def test_detector_finds_every_hidden_line_without_stripping_and_none_with_it(tmp
     stripped = _feedback(tmp_path / "stripped", lesson, _failing_in_a_hidden_test(lesson), strip=True)
     assert find_leaks(stripped, secrets, expected=["CheckFailed", MESSAGE]) == []
     page = (stripped / lesson / f"{lesson}.html").read_text(encoding="utf-8")
-    assert html.escape(MESSAGE, quote=False) in page and "<b>check</b>" not in page, "the message, escaped"
+    assert MESSAGE in html.unescape(page) and "<b>check</b>" not in page, "the message, escaped"
     assert "failed in a hidden test" in page and "printed by the hidden test" not in page
 
 

@@ -20,6 +20,7 @@ c.GenerateFeedback.preprocessors = [
     "seqlab.tools.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "seqlab.tools.grading.feedback.FeedbackExporter"  # the same page, faster
 
 # Validate in students' servers: generous limits, since a shared hub under load may be several times slower than
 # the grading machine (the same numbers as the course's nbgrader_config.py and `seqlab check`).

@@ -34,7 +34,7 @@ import nbformat
 
 from seqlab.tools.course import COURSE_ID, kernel_environment
 from seqlab.tools.grading.executor import FLAGGED_EVENTS
-from seqlab.tools.grading.feedback import FEEDBACK_PREPROCESSORS
+from seqlab.tools.grading.feedback import configure_feedback, warm_up
 from seqlab.tools.grading.job import GradingJob
 from seqlab.tools.grading.limits import Limits
 from seqlab.tools.grading.records import EXCHANGE_FILES, StudentResult, reset_folder, save
@@ -90,11 +90,13 @@ def last_line(text: str) -> str:
 
 
 def preload() -> None:
-    """Import what grading needs, so that workers forked from this process start ready."""
+    """Import what grading needs and compile the feedback page's templates, so that workers forked from this
+    process start ready."""
     import nbgrader.apps  # noqa: F401
-    from nbconvert.exporters import HTMLExporter  # noqa: F401
 
     import seqlab.tools.grading.executor  # noqa: F401
+
+    warm_up()
 
 
 def copy_submission(source: Path, release: Path, target: Path) -> list[str]:
@@ -157,8 +159,8 @@ def autograde_config(course: Path, own: Workspace, limits: Limits, sandbox: Kern
         AssignLatePenalties,
         CheckCellMetadata,
     ]
-    # What the student receives never shows a hidden test, whatever the course's nbgrader_config.py says.
-    config.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
+    configure_feedback(config)  # what the student receives never shows a hidden test, whatever the course's
+    # nbgrader_config.py says
     config.ResilientExecute.events_file = str(own.root / EVENTS_FILE)
     config.ResilientExecute.max_output_bytes = limits.output
     config.ResilientExecute.sandbox = sandbox
