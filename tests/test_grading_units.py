@@ -213,6 +213,25 @@ def test_pool_runs_jobs_concurrently_and_stops_the_slow_one(tmp_path):
     assert json.loads(seen["forked"].stdout) == ["a", "b"] and seen["forked"].returncode == 0
 
 
+def test_the_next_job_starts_before_the_pool_turns_to_a_finished_one(tmp_path):
+    """With one worker, the second job is already running while ``on_done`` handles the first (the class gradebook's
+    update overlaps the next student instead of delaying it)."""
+    started = tmp_path / "second-started"
+    second = [sys.executable, "-c", f"open({str(started)!r}, 'w').close()"]
+    jobs = [Job("first", [sys.executable, "-c", "pass"], str(tmp_path), 30), Job("second", second, str(tmp_path), 30)]
+    overlapped = {}
+
+    def on_done(job, outcome):
+        if job.key == "first":
+            deadline = time.monotonic() + 10
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            overlapped["second"] = started.exists()
+
+    run_pool(jobs, 1, on_done)
+    assert overlapped == {"second": True}
+
+
 def test_results_are_reused_only_for_the_same_file_and_settings(tmp_path):
     settings = {"lesson": "01_rnn", "limits": Limits().settings()}
     result = StudentResult("ann", "ann.ipynb", scores={"a": 2.0}, sha256="abc", settings=settings)

@@ -25,9 +25,11 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Job", "Outcome", "run_pool", "PR_SET_PDEATHSIG"]
+__all__ = ["Job", "Outcome", "run_pool", "PR_SET_PDEATHSIG", "POLL_SECONDS"]
 
 PR_SET_PDEATHSIG = 1
+#: How often the pool looks for finished jobs.
+POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,44 +120,57 @@ def _read(handle) -> str:
 
 
 def run_pool(jobs: Iterable[Job], workers: int, on_done: Callable[[Job, Outcome], None]) -> None:
-    """Run ``jobs`` with at most ``workers`` at once; call ``on_done`` in this thread as each ends."""
+    """Run ``jobs`` with at most ``workers`` at once; call ``on_done`` in this thread as each ends.
+
+    A finished job's place is filled before ``on_done`` is called, so that what the caller does with a result
+    (copying scores into the class gradebook) overlaps the next job instead of delaying it.
+    """
     pending = list(jobs)
     pending.reverse()
     running: dict[int, tuple[Job, subprocess.Popen | _Forked, float, object, object]] = {}
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+
+    def fill() -> None:
+        while pending and len(running) < max(1, workers):
+            job = pending.pop()
+            process, out, err = _start(job)
+            running[process.pid] = (job, process, time.monotonic(), out, err)
+
     try:
         while pending or running:
-            while pending and len(running) < max(1, workers):
-                job = pending.pop()
-                out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (closed when it ends)
-                if job.entry is not None and sys.platform.startswith("linux"):
-                    process = _fork(job, out, err)
-                else:
-                    process = subprocess.Popen(
-                        job.command, cwd=job.cwd, stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec
-                    )
-                running[process.pid] = (job, process, time.monotonic(), out, err)
-            finished = []
-            for pid, (job, process, started, out, err) in running.items():
+            fill()
+            finished: list[tuple[Job, Outcome]] = []
+            for pid, (job, process, started, out, err) in list(running.items()):
                 elapsed = time.monotonic() - started
                 timed_out = process.poll() is None and elapsed > job.timeout
                 if timed_out:
                     _kill_group(process)
                 if process.poll() is not None:
-                    outcome = Outcome(pid, process.returncode, _read(out), _read(err), timed_out, elapsed)
+                    finished.append((job, Outcome(pid, process.returncode, _read(out), _read(err), timed_out, elapsed)))
                     out.close()
                     err.close()
-                    finished.append(pid)
-                    on_done(job, outcome)
-            for pid in finished:
-                del running[pid]
+                    del running[pid]
+            fill()  # the next jobs start before this thread turns to the finished ones
+            for job, outcome in finished:
+                on_done(job, outcome)
             if running and not finished:
-                time.sleep(0.1)
+                time.sleep(POLL_SECONDS)
     finally:
         for _, process, _, out, err in running.values():
             _kill_group(process)
             out.close()
             err.close()
+
+
+def _start(job: Job) -> tuple[subprocess.Popen | _Forked, object, object]:
+    """Start ``job`` (forked when it has an ``entry`` on Linux), its output going to two temporary files."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (closed when it ends)
+    if job.entry is not None and sys.platform.startswith("linux"):
+        return _fork(job, out, err), out, err
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    process = subprocess.Popen(
+        job.command, cwd=job.cwd, stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec
+    )
+    return process, out, err
 
 
 def _kill_group(process: subprocess.Popen | _Forked) -> None:
