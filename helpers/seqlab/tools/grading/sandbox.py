@@ -22,7 +22,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 from seqlab.numerics import PINNED_ENVIRONMENT
@@ -46,6 +48,7 @@ __all__ = [
     "clean_up_stale",
     "pid_alive",
     "SandboxedKernelManager",
+    "PromptKernelClient",
     "hidden_folders",
     "kernel_server_environment",
 ]
@@ -395,12 +398,47 @@ def _descendants(root: int | None) -> list[int]:
     return found
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready as soon as a new kernel has answered and IOPub is connected.
+
+    jupyter_client's ``wait_for_ready`` then waits until IOPub has been silent for 0.2 s (a fifth of a second of
+    every kernel's start); nbclient reads only the messages answering its own requests, so what is left of the
+    ``kernel_info`` exchange on IOPub is skipped anyway.
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if reply["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected when it brings anything
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    wait_for_ready = _async_wait_for_ready  # AsyncKernelClient binds the name to its parent's method
+
+
 class SandboxedKernelManager(AsyncKernelManager):
-    """Always the course's Python kernel; with a ``sandbox``, over Unix sockets and started inside it."""
+    """Always the course's Python kernel; with a ``sandbox``, over Unix sockets and started inside it; its clients
+    are :class:`PromptKernelClient`."""
 
     def __init__(self, sandbox: KernelSandbox | None = None, **kwargs) -> None:
         kwargs["kernel_name"] = "python3"  # never a kernel the submitted notebook asks for
         super().__init__(**kwargs)
+        self.client_factory = PromptKernelClient
         self.sandbox = sandbox
         if sandbox is not None and sys.platform != "win32":  # Unix sockets: no network needed, no port races
             self.transport = "ipc"
