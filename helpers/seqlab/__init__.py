@@ -21,7 +21,15 @@ from seqlab.numerics import pin_numerics
 
 pin_numerics()  # before anything computes: the same bits on every processor (see seqlab.numerics)
 
-from seqlab.session import is_grading, progress_enabled, setup  # noqa: E402
-
 __all__ = ["setup", "is_grading", "progress_enabled"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``seqlab.setup`` and friends, from :mod:`seqlab.session` when first asked for: importing seqlab imports no torch
+    (the ``seqlab`` command's tools start faster; a notebook's ``seqlab.setup()`` imports it)."""
+    if name in __all__:
+        from seqlab import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
