@@ -18,7 +18,11 @@ import os
 import sys
 from pathlib import Path
 
-from seqlab.tools.course import COURSE_ID, VALIDATE_CELL_TIMEOUT, ToolError, find_course
+# nbformat's jsonschema imports rfc3987_syntax, which builds its grammars for a second, for the "iri" format no
+# notebook schema uses (python-jsonschema/jsonschema#1428): the seqlab command goes without that format.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+from seqlab.tools.course import COURSE_ID, VALIDATE_CELL_TIMEOUT, ToolError, find_course  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 

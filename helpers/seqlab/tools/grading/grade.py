@@ -126,6 +126,7 @@ class Prepared:
     capabilities: Capabilities
     hide: tuple[str, ...]  # folders a student's kernel must not see
     kernel_server: str = ""  # the socket of the run's kernel server ("": kernels start cold)
+    server: KernelServer | None = None  # that server, still importing until step 4 waits for it
 
 
 def grade(run: GradingRun) -> ClassGrades:
@@ -139,7 +140,7 @@ def grade(run: GradingRun) -> ClassGrades:
         submissions, refused = collect_submissions(run.submissions, Path(scratch), run.lesson)  # 1. collect
         prepared = prepare(run, until_done)  # 2. prepare
         results, jobs = triage(run, prepared, submissions, refused)  # 3. triage
-        grade_students(run, jobs, results)  # 4. grade
+        grade_students(run, prepared, jobs, results)  # 4. grade
         return report(run, prepared, results)  # 5. report
 
 
@@ -166,7 +167,8 @@ def prepare(run: GradingRun, until_done: contextlib.ExitStack) -> Prepared:
         settings=_settings(run.course, lesson, run.limits),
         capabilities=capabilities,
         hide=tuple(hidden_folders(run.course, workspace.root, _folder_of(run.submissions))),
-        kernel_server=server.wait() if server else "",
+        kernel_server=server.path if server else "",
+        server=server,
     )
 
 
@@ -205,8 +207,9 @@ def triage(
     return results, jobs
 
 
-def grade_students(run: GradingRun, jobs: list[Job], results: dict[str, StudentResult]) -> None:
-    """Step 4: the workers; as each ends, its result replaces the student's and reaches the class's folders."""
+def grade_students(run: GradingRun, prepared: Prepared, jobs: list[Job], results: dict[str, StudentResult]) -> None:
+    """Step 4: the workers, once the kernel server has done its imports (steps 2 and 3 ran meanwhile); as each ends,
+    its result replaces the student's and reaches the class's folders."""
     workspace, lesson = run.workspace, run.lesson
     done = 0
 
@@ -225,6 +228,8 @@ def grade_students(run: GradingRun, jobs: list[Job], results: dict[str, StudentR
 
     if jobs:
         worker.preload()
+        if prepared.server:
+            prepared.server.wait()
     run_pool(jobs, run.workers, on_done)
 
 

@@ -170,6 +170,7 @@ class KernelServer:
         self.folder = Path(tempfile.mkdtemp(prefix="seqlab-warm-kernels-"))  # not a work folder: no SANDBOX_PREFIX
         os.chmod(self.folder, 0o711)  # the socket stays the grader's (0600); the font cache can be read
         self.path = str(self.folder / "socket")
+        self.ready = False
         self.process = subprocess.Popen(
             [sys.executable, "-m", "seqlab.tools.grading.kernel_server", self.path],
             env=environment,
@@ -179,9 +180,11 @@ class KernelServer:
         )
 
     def wait(self) -> str:
-        """Wait until it has done its imports and listens; its socket's path."""
-        if self.process.stdout.readline().strip() != b"ready":
-            raise RuntimeError(f"the kernel server did not start (exit status {self.process.poll()})")
+        """Wait until it has done its imports and listens (at once if it has said so before); its socket's path."""
+        if not self.ready:
+            if self.process.stdout.readline().strip() != b"ready":
+                raise RuntimeError(f"the kernel server did not start (exit status {self.process.poll()})")
+            self.ready = True
         return self.path
 
     def __enter__(self) -> KernelServer:
