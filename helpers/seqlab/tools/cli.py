@@ -48,12 +48,14 @@ def _execute(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from seqlab.tools.grading.check import all_passed, check_notebook, format_table
-    from seqlab.tools.grading.limits import Limits
+    from seqlab.tools.grading.limits import Limits, probe
+    from seqlab.tools.grading.sandbox import warm_kernel_server
 
     path = Path(args.notebook)
     if not path.is_file():
         raise ToolError(f"{path}: no such notebook")
-    results, note = check_notebook(path, Limits(timeout=args.timeout))
+    with warm_kernel_server(probe()) as kernels:  # as seqlab grade: forked kernels where each has its own user id
+        results, note = check_notebook(path, Limits(timeout=args.timeout), kernels)
     print(format_table(path, results, note))
     return 0 if all_passed(results, note) else 1
 

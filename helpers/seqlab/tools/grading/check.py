@@ -19,6 +19,7 @@ import nbformat
 from seqlab.tools.course import VALIDATE_CELL_TIMEOUT, ToolError, find_course, kernel_environment
 from seqlab.tools.grading.executor import FLAGGED_EVENTS, run_notebook
 from seqlab.tools.grading.feedback import first_failure
+from seqlab.tools.grading.kernel_server import KernelServer
 from seqlab.tools.grading.limits import Limits, probe
 from seqlab.tools.grading.sandbox import KernelSandbox, hidden_folders
 
@@ -59,12 +60,16 @@ def _hidden(folder: Path) -> list[str]:
     return hidden_folders(course, folder, course.root / "_grading")
 
 
-def check_notebook(path: Path, limits: Limits | None = None) -> tuple[list[GradedCell], str | None]:
+def check_notebook(
+    path: Path, limits: Limits | None = None, kernels: KernelServer | None = None
+) -> tuple[list[GradedCell], str | None]:
     """Execute ``path`` like the grader and score its test cells.
 
     The kernel runs in a sandbox of the grader's kind with ``limits`` (default: the grader's, with
     :data:`VALIDATE_CELL_TIMEOUT` seconds per cell) and does not see the notebook's folder nor, when run inside the
-    course repository, its solutions, git history and grading folders.
+    course repository, its solutions, git history and grading folders.  With ``kernels`` (a kernel server, see
+    :func:`~seqlab.tools.grading.sandbox.warm_kernel_server`) each kernel is forked from it, as the grader's are;
+    else each starts cold.
 
     Returns:
         The per-cell results and a note on what stopped cells from running as written (a kernel that died, checks
@@ -76,7 +81,8 @@ def check_notebook(path: Path, limits: Limits | None = None) -> tuple[list[Grade
         raise ToolError(f"{path}: not a readable notebook ({error})") from error
     limits = limits or Limits(timeout=VALIDATE_CELL_TIMEOUT)
     folder = path.parent.resolve()
-    sandbox = KernelSandbox(limits, probe(), [Path(p) for p in _hidden(folder)], label="check")
+    server = kernels.wait() if kernels else ""
+    sandbox = KernelSandbox(limits, probe(), [Path(p) for p in _hidden(folder)], label="check", server=server)
     try:
         with kernel_environment(NBGRADER_EXECUTION="validate"):
             events = run_notebook(nb, str(folder), limits.timeout, sandbox, limits.output)

@@ -61,7 +61,7 @@ from seqlab.tools.grading.records import (
     sha256_of,
 )
 from seqlab.tools.grading.report import write_csv
-from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders, kernel_server_environment
+from seqlab.tools.grading.sandbox import clean_up_after, clean_up_stale, hidden_folders, warm_kernel_server
 from seqlab.tools.grading.workspace import Workspace, gradebook_lock
 
 __all__ = [
@@ -149,9 +149,7 @@ def prepare(run: GradingRun, until_done: contextlib.ExitStack) -> Prepared:
     server (stopped by ``until_done``)."""
     capabilities = probe()
     run.log(describe(run.limits, capabilities))
-    server = None
-    if run.warm_kernels and capabilities.separate_user:  # each fork gets its own user id: nothing is shared
-        server = until_done.enter_context(KernelServer(kernel_server_environment()))  # imports meanwhile
+    server = until_done.enter_context(warm_kernel_server(capabilities)) if run.warm_kernels else None  # importing
     clean_up_stale()  # work folders left by a run that was killed
     workspace, lesson, timeout = run.workspace, run.lesson, run.limits.timeout
     template = workspace.template(lesson)

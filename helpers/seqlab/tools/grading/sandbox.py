@@ -29,6 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from seqlab.numerics import PINNED_ENVIRONMENT
 from seqlab.tools.course import Course
+from seqlab.tools.grading.kernel_server import KernelServer
 from seqlab.tools.grading.limits import (
     LAUNCHER,
     SANDBOX_UID_BASE,
@@ -51,6 +52,7 @@ __all__ = [
     "PromptKernelClient",
     "hidden_folders",
     "kernel_server_environment",
+    "warm_kernel_server",
 ]
 
 SANDBOX_PREFIX = "seqlab-kernel-"
@@ -252,6 +254,14 @@ def hidden_folders(course: Course | None, *others: Path) -> list[str]:
     it), and ``others`` (the grading workspace, the submissions); absolute, each once."""
     folders = [course.solutions, *_git_folders(course.root)] if course is not None else []
     return list(dict.fromkeys(str(folder.resolve()) for folder in [*folders, *others]))
+
+
+def warm_kernel_server(capabilities: Capabilities) -> contextlib.AbstractContextManager[KernelServer | None]:
+    """A :class:`~seqlab.tools.grading.kernel_server.KernelServer` to fork kernels from where each kernel gets a user
+    id of its own (as root on Linux: nothing a fork shares can carry one student's state to the next), else None."""
+    if not capabilities.separate_user:
+        return contextlib.nullcontext()
+    return KernelServer(kernel_server_environment())
 
 
 def kernel_server_environment() -> dict[str, str]:
