@@ -29,6 +29,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from seqlab.tools.grading.pool import die_with_parent
+
 __all__ = ["KernelServer", "MAX_REQUEST", "serve"]
 
 #: Bytes a request may have (the sandbox's settings and the kernel's command line).
@@ -176,7 +178,7 @@ class KernelServer:
             env=environment,
             stdout=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def wait(self) -> str:
@@ -196,12 +198,6 @@ class KernelServer:
         self.process.wait()
         self.process.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 if __name__ == "__main__":

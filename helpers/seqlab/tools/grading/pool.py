@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Job", "Outcome", "run_pool", "PR_SET_PDEATHSIG", "POLL_SECONDS"]
+__all__ = ["Job", "Outcome", "run_pool", "die_with_parent", "PR_SET_PDEATHSIG", "POLL_SECONDS"]
 
 PR_SET_PDEATHSIG = 1
 #: How often the pool looks for finished jobs.
@@ -55,7 +55,8 @@ class Outcome:
     seconds: float
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: this process is killed when its parent dies (a ``preexec_fn``, or called first thing in a fork)."""
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -96,7 +97,7 @@ def _fork(job: Job, out, err) -> _Forked:
     code = 70  # pragma: no cover - the child
     try:
         os.setsid()
-        _die_with_parent()
+        die_with_parent()
         if os.getppid() != parent:
             os._exit(code)
         os.chdir(job.cwd)
@@ -166,7 +167,7 @@ def _start(job: Job) -> tuple[subprocess.Popen | _Forked, object, object]:
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 (closed when it ends)
     if job.entry is not None and sys.platform.startswith("linux"):
         return _fork(job, out, err), out, err
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    preexec = die_with_parent if sys.platform.startswith("linux") else None
     process = subprocess.Popen(
         job.command, cwd=job.cwd, stdout=out, stderr=err, start_new_session=True, preexec_fn=preexec
     )

@@ -42,6 +42,7 @@ from seqlab.tools.grading.sandbox_launch import is_mount_point, mount_quota, unm
 
 __all__ = [
     "SANDBOX_PREFIX",
+    "KERNEL_SETTINGS",
     "SHM_SIZE",
     "TMP_SIZE",
     "KernelSandbox",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 SANDBOX_PREFIX = "seqlab-kernel-"
+#: What every kernel's environment sets, whatever the grading machine's: one thread, and the numerics pinned (grades
+#: never depend on the grading machine's processor).
+KERNEL_SETTINGS = {"OMP_NUM_THREADS": "1", **PINNED_ENVIRONMENT}
 
 
 #: Bytes of the private ``/dev/shm`` each kernel gets in its mount namespace (shared memory is not in RLIMIT_AS).
@@ -123,8 +127,7 @@ class KernelSandbox:
                 "MPLCONFIGDIR": home,
                 "IPYTHONDIR": f"{home}/.ipython",
                 "XDG_CACHE_HOME": f"{home}/.cache",
-                "OMP_NUM_THREADS": "1",
-                **PINNED_ENVIRONMENT,  # grades never depend on the grading machine's processor
+                **KERNEL_SETTINGS,
             },
         }
         if caps.rlimits:
@@ -269,7 +272,7 @@ def kernel_server_environment() -> dict[str, str]:
     from seqlab.tools.grading.sandbox_launch import ENV_KEEP
 
     environment = {name: os.environ[name] for name in ENV_KEEP if name in os.environ}
-    return {**environment, "OMP_NUM_THREADS": "1", **PINNED_ENVIRONMENT}
+    return {**environment, **KERNEL_SETTINGS}
 
 
 def clean_up_after(worker_pid: int) -> None:
