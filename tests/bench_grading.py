@@ -170,6 +170,10 @@ def main() -> int:
         per_minute = n / median * 60
         listed = ", ".join(f"{t:.0f}" for t in runs)
         print(f"{workers:>8} {median:>9.1f} {per_minute:>11.1f} {base / median:>8.2f}x   {listed}")
+    for workers in args.workers[1:]:  # each run against the first count's run just before it: the same machine load
+        paired = [a / b for a, b in zip(times[args.workers[0]], times[workers], strict=True)]
+        listed = ", ".join(f"{r:.2f}" for r in paired)
+        print(f"speed-up of {workers} workers run by run: {listed} (median {statistics.median(paired):.2f}x)")
     print(f"\n{'per submission (whole command / students)':<48} {'wall s':>7} {'CPU s':>7}")
     rows = [("nbgrader autograde, no sandbox, one process", plain), ("seqlab grade --cold-kernels, 1 worker", cold)]
     rows += [(f"seqlab grade, {w} worker(s)", list(zip(times[w], cpus[w], strict=True))) for w in args.workers]

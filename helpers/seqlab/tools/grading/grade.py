@@ -38,7 +38,6 @@ from pathlib import Path
 import nbformat
 
 from seqlab.tools.course import Course, ToolError
-from seqlab.tools.grading import worker
 from seqlab.tools.grading.collect import collect_submissions, why_not_gradable
 from seqlab.tools.grading.gradebooks import (
     Column,
@@ -54,6 +53,7 @@ from seqlab.tools.grading.pool import Job, Outcome, run_pool
 from seqlab.tools.grading.records import (
     StudentResult,
     discard,
+    last_line,
     load,
     load_current,
     merge_into_gradebook,
@@ -225,6 +225,8 @@ def grade_students(run: GradingRun, prepared: Prepared, jobs: list[Job], results
         run.log(f"  [{done}/{len(jobs)}] {job.key} {result.status} {result.total:g} ({outcome.seconds:.0f} s)")
 
     if jobs:
+        from seqlab.tools.grading import worker  # nbgrader takes half a second to import: after the server started
+
         worker.preload()
         if prepared.server:
             prepared.server.wait()
@@ -262,6 +264,8 @@ def grade_one(
     hide = tuple(hidden_folders(course, workspace.root, path.parent))
     prepared = Prepared(lesson_columns(workspace.template(lesson), lesson), settings, probe(), hide)
     result = StudentResult(student, path.name, sha256=sha256_of(path), settings=settings)
+    from seqlab.tools.grading import worker
+
     worker.preload()
     outcomes: list[Outcome] = []
     job = _worker_job(course, workspace, lesson, result, path, prepared)
@@ -338,8 +342,15 @@ def _worker_job(
     discard(own.root)  # the result read back is this attempt's or none
     time_limit = submission_time_limit(path, grading.release, grading.limits)
     command = [sys.executable, "-m", "seqlab.tools.grading.worker", str(job_file)]
-    entry = functools.partial(worker.main, [str(job_file)])  # forked: nbgrader is already imported
+    entry = functools.partial(_run_worker, str(job_file))  # forked after worker.preload(): nbgrader is imported
     return Job(result.student, command, str(course.root), time_limit, entry=entry)
+
+
+def _run_worker(job_file: str) -> int:
+    """A forked worker's entry point: :func:`seqlab.tools.grading.worker.main` on ``job_file``."""
+    from seqlab.tools.grading import worker
+
+    return worker.main([job_file])
 
 
 def _finish(result: StudentResult, outcome: Outcome, time_limit: float, folder: Path) -> StudentResult:
@@ -351,7 +362,7 @@ def _finish(result: StudentResult, outcome: Outcome, time_limit: float, folder: 
     saved = load(folder)
     if saved is None or saved.sha256 != result.sha256:
         clean_up_after(outcome.pid)
-        why = worker.last_line(outcome.stderr)
+        why = last_line(outcome.stderr)
         result.fail("error", f"the grading process failed (exit {outcome.returncode}): {why}")
         return result
     return saved

@@ -121,7 +121,8 @@ def apply_manual_grades(
     from nbgrader.apps import NbGraderAPI
 
     from seqlab.tools.grading.feedback import configure_feedback
-    from seqlab.tools.grading.worker import generate_feedback, last_line
+    from seqlab.tools.grading.records import last_line
+    from seqlab.tools.grading.worker import generate_feedback
 
     if not manual or manual == result.manual:
         result.scores.update(manual.get("scores", {}))

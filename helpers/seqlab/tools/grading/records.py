@@ -37,6 +37,7 @@ __all__ = [
     "reset_folder",
     "load",
     "discard",
+    "last_line",
 ]
 
 RESULT_FILE = "result.json"
@@ -83,6 +84,12 @@ class StudentResult:
     def fail(self, status: str, note: str) -> None:
         self.status = status
         self.notes.append(note)
+
+
+def last_line(text: str) -> str:
+    """The last non-blank line of a process's error output (at most 300 characters), for a result's notes."""
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no details"
 
 
 def sha256_of(path: Path) -> str:

@@ -37,7 +37,7 @@ from seqlab.tools.grading.executor import FLAGGED_EVENTS
 from seqlab.tools.grading.feedback import configure_feedback, warm_up
 from seqlab.tools.grading.job import GradingJob
 from seqlab.tools.grading.limits import Limits
-from seqlab.tools.grading.records import EXCHANGE_FILES, StudentResult, reset_folder, save
+from seqlab.tools.grading.records import EXCHANGE_FILES, StudentResult, last_line, reset_folder, save
 from seqlab.tools.grading.sandbox import KernelSandbox
 from seqlab.tools.grading.workspace import Workspace, nbgrader_config
 
@@ -46,7 +46,6 @@ __all__ = [
     "copy_submission",
     "generate_feedback",
     "grade",
-    "last_line",
     "main",
     "preload",
     "DIAGNOSES",
@@ -82,11 +81,6 @@ def diagnose(log: str, error: str) -> str:
         if match and not any(generic in line for generic in GENERIC):
             return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"[:300]
     return last_line(error)
-
-
-def last_line(text: str) -> str:
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no details"
 
 
 def preload() -> None:
