@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-import sys
 
 import nbformat
 import pytest
 
+from seqlab.tools.course import python_module
 from tests.support import COURSE, REPO, carried_over, dispatch_environment
 
 LESSONS = COURSE.lessons()
@@ -162,14 +162,9 @@ def test_stored_outputs_come_from_a_clean_run(lesson):
             assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {})
 
 
-#: pytest in a new Python, as ``python -m pytest`` but without jsonschema's "iri" format, as the seqlab command goes
-#: (seqlab/tools/cli.py): nbval's nbformat would otherwise build rfc3987_syntax's grammars, a second per notebook.
-PYTEST = "import sys; sys.modules['rfc3987_syntax'] = None; import pytest; sys.exit(pytest.main())"
-
-
 def _pytest_notebook(lesson: str, *options: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", PYTEST, "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *options]
+        [*python_module("pytest"), "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *options]
         + [str(COURSE.solution(lesson))],
         cwd=REPO,
         env=env,

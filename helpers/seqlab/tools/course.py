@@ -23,6 +23,7 @@ __all__ = [
     "Course",
     "find_course",
     "run_nbgrader",
+    "python_module",
     "ensure_scripts_on_path",
     "kernel_environment",
     "find_leaks",
@@ -100,7 +101,7 @@ def run_nbgrader(
     """Run ``nbgrader ARGS`` from the course root (so nbgrader_config.py applies) and capture its log."""
     ensure_scripts_on_path()
     return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
+        [*python_module("nbgrader"), *args],
         cwd=course.root,
         capture_output=True,
         text=True,
@@ -108,6 +109,20 @@ def run_nbgrader(
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def python_module(module: str) -> list[str]:
+    """The command line that runs ``python -m MODULE`` in a new Python, without jsonschema's "iri" format.
+
+    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when installed and builds its grammars there: about
+    a second per process, for a format no notebook schema uses (python-jsonschema/jsonschema#1428).  The ``seqlab``
+    command goes without it too (:mod:`seqlab.tools.cli`).
+    """
+    run = (
+        "import runpy, sys; sys.modules['rfc3987_syntax'] = None; "
+        "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", run, module]
 
 
 def ensure_scripts_on_path() -> None:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from seqlab.tools.course import Course, ToolError, find_leaks, normalise_notebook, run_nbgrader
+from seqlab.tools.grading.gradebooks import create_gradebook
 
 __all__ = ["release_lesson", "release"]
 
@@ -28,6 +29,8 @@ def release_lesson(course: Course, lesson: str, out_dir: Path | None = None) -> 
     """
     release_root = (out_dir or course.notebooks).resolve()
     with tempfile.TemporaryDirectory(prefix="seqlab-release-") as scratch:
+        gradebook = f"sqlite:///{Path(scratch) / 'gradebook.db'}"
+        create_gradebook(gradebook)  # here, not by nbgrader: it would start an `alembic` process for the version
         result = run_nbgrader(
             course,
             [
@@ -35,7 +38,7 @@ def release_lesson(course: Course, lesson: str, out_dir: Path | None = None) -> 
                 lesson,
                 "--force",
                 f"--CourseDirectory.release_directory={release_root}",
-                f"--CourseDirectory.db_url=sqlite:///{Path(scratch) / 'gradebook.db'}",
+                f"--CourseDirectory.db_url={gradebook}",
             ],
         )
     released = release_root / lesson / f"{lesson}.ipynb"
