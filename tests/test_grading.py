@@ -174,12 +174,12 @@ def test_a_submission_over_the_overall_limit_is_stopped_with_its_kernel(tmp_path
         workspace,
         "--timeout",
         "600",
-        env={"SEQLAB_SUBMISSION_TIMEOUT": "30"},
+        env={"SEQLAB_SUBMISSION_TIMEOUT": "15"},
     )
 
     assert done.returncode == 1
     row = read_grades(workspace / LESSON / "grades.csv")["slow_student_q7"]
-    assert row["status"] == "error" and "took longer than 30 s and was stopped" in row["notes"]
+    assert row["status"] == "error" and "took longer than 15 s and was stopped" in row["notes"]
     time.sleep(1)
     assert _processes_mentioning("-slow_student_q7-") == [], "the stopped worker's kernel must not live on"
     assert not list(Path(tempfile.gettempdir()).glob("seqlab-kernel-*-slow_student_q7-*")), "its folder is removed"
